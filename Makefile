@@ -1,0 +1,62 @@
+# Tiny Tracker retention warehouse. `make demo` and `make test` are the two commands a new user
+# needs; both install everything first (uv is bootstrapped with pip when missing).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+TT := $(BIN)/tinytracker
+UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+
+# The demo uses the default warehouse; tests use their own file so they never clobber it.
+DEMO_DIR := demo
+TEST_DIR := warehouse/test
+TEST_DB := $(TEST_DIR)/tinytracker.duckdb
+
+.PHONY: help setup demo test pytest dbt-test lint validate ui docs bench bench-smoke clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed  ## install Python 3.11 deps into .venv with uv (from uv.lock)
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
+		|| { echo "bootstrapping uv with pip"; $(PYTHON) -m pip install --quiet uv; }
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+demo: setup  ## generate a synthetic trust, load it, build every model, show what happened
+	@bash orchestration/scripts/demo.sh
+
+test: setup  ## every check: pytest, dbt build on a synthetic extract, sqlfluff, Dagster validation
+	$(MAKE) --no-print-directory pytest
+	$(MAKE) --no-print-directory dbt-test
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory validate
+	@echo "make test: all checks passed"
+
+pytest: setup  ## Python tests (tests/python)
+	$(BIN)/pytest -q
+
+dbt-test: export TINYTRACKER_DB := $(abspath $(TEST_DB))
+dbt-test: setup  ## dbt build (seeds, models, data tests, unit tests) on a fresh synthetic extract
+	rm -rf $(TEST_DIR) && mkdir -p $(TEST_DIR)
+	$(TT) generate --out $(TEST_DIR)/extract --pupils 800 --organisations 8 --years 3 --seed 11
+	$(TT) load $(TEST_DIR)/extract || [ $$? -eq 3 ]
+	$(BIN)/dbt build --profiles-dir . --target dev --target-path target/test
+
+lint: setup  ## sqlfluff lint every model against the throwaway `ci` target
+	$(BIN)/sqlfluff lint models macros tests --processes 2
+
+validate: setup  ## Dagster definitions load and validate
+	$(BIN)/dagster definitions validate -m orchestration.definitions
+
+ui: setup  ## start the Dagster UI (dagster dev) on this project
+	$(BIN)/dagster dev -m orchestration.definitions
+
+clean:  ## remove build output and the local warehouses (not the demo extract's source)
+	rm -rf target logs $(TEST_DIR) $(DEMO_DIR)

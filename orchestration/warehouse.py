@@ -1,0 +1,158 @@
+"""Where the warehouse lives, how to open it, and the tables that dbt does not own.
+
+DuckDB allows one writer per file, so every writer goes through :func:`connect`, which waits a
+little for a lock held by another process and then fails with a message naming the file,
+instead of DuckDB's raw IO error. The raw landing tables, the quarantine, the load log and the
+audit tables are created here (not by dbt) because the loader and the retention runs write to
+them and dbt only reads them as sources.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import duckdb
+
+from orchestration.contract import LANDING_FILES, LandingFile
+from orchestration.errors import TinyTrackerError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SEEDS_DIR = PROJECT_DIR / "seeds"
+DEFAULT_DB = "warehouse/tinytracker.duckdb"
+DB_ENV = "TINYTRACKER_DB"
+LOCK_WAIT_ENV = "TINYTRACKER_LOCK_WAIT_SECONDS"
+
+SQL_TYPES = {"text": "varchar", "date": "date", "boolean": "boolean", "integer": "bigint"}
+
+# Tables whose subjects are anonymised in place carry when and by which rule.
+ANONYMISED_TABLES = ("pupils", "employees")
+
+
+def db_path() -> Path:
+    """The warehouse file: env ``TINYTRACKER_DB`` (relative to the project) or the default."""
+    path = Path(os.environ.get(DB_ENV, DEFAULT_DB))
+    if not path.is_absolute():
+        path = PROJECT_DIR / path
+    return path
+
+
+def connect(path: Path | None = None, *, read_only: bool = False,
+            wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting briefly if another process holds DuckDB's write lock."""
+    path = path or db_path()
+    if read_only and not path.exists():
+        raise TinyTrackerError(f"no warehouse at {path}: load an extract first (tinytracker load)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if wait_seconds is None:
+        wait_seconds = float(os.environ.get(LOCK_WAIT_ENV, "10"))
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise TinyTrackerError(f"cannot open warehouse {path}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise TinyTrackerError(
+                    f"warehouse {path} is locked by another process (DuckDB allows one writer); "
+                    f"waited {wait_seconds:.0f}s. Wait for the running load, build or retention "
+                    "run to finish, then try again."
+                ) from exc
+            time.sleep(0.5)
+
+
+def raw_table_ddl(landing_file: LandingFile) -> str:
+    """``create table`` for one landing file: contract columns typed, then bookkeeping."""
+    columns = [f"{c.name} {SQL_TYPES[c.type]}" for c in landing_file.columns]
+    if landing_file.name in ANONYMISED_TABLES:
+        columns += ["anonymised_on date", "anonymised_by_rule_id varchar"]
+    columns += [
+        "_extra json",  # columns beyond the contract, kept as given
+        "_load_id varchar",  # the load that last inserted or changed the row
+        "_loaded_at timestamp",
+    ]
+    body = ",\n    ".join(columns)
+    return f"create table if not exists raw.{landing_file.name} (\n    {body}\n)"
+
+
+BOOKKEEPING_DDL: tuple[str, ...] = (
+    """create table if not exists raw.quarantine (
+        load_id varchar not null,
+        file_name varchar not null,
+        line_number bigint,
+        rule varchar not null,
+        detail varchar,
+        organisation_id varchar,
+        raw_values json,
+        quarantined_at timestamp not null
+    )""",
+    """create table if not exists raw.load_log (
+        load_id varchar not null,
+        extract_path varchar not null,
+        file_name varchar not null,
+        file_checksum varchar,
+        rows_read bigint,
+        rows_inserted bigint,
+        rows_updated bigint,
+        rows_unchanged bigint,
+        rows_quarantined bigint,
+        rows_refused bigint,
+        rows_suppressed bigint,
+        status varchar not null,
+        loaded_at timestamp not null
+    )""",
+    # Subjects a retention run or an erasure request has anonymised or deleted. The loader
+    # drops incoming rows for them so a later extract cannot bring them back. The token is a
+    # keyed SHA-256 (secret from the environment) so the list holds no plain identifier.
+    """create table if not exists audit.erasure_suppressions (
+        subject_kind varchar not null,
+        organisation_id varchar not null,
+        subject_token varchar not null,
+        rule_id varchar not null,
+        actioned_on date not null,
+        run_id varchar not null
+    )""",
+)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the schemas and the non-dbt tables if they are missing (idempotent)."""
+    for schema in ("raw", "audit"):
+        con.execute(f"create schema if not exists {schema}")
+    for landing_file in LANDING_FILES:
+        con.execute(raw_table_ddl(landing_file))
+    for ddl in BOOKKEEPING_DDL:
+        con.execute(ddl)
+
+
+SECRET_ENV = "TINYTRACKER_SECRET"
+
+
+def secret() -> str:
+    """The project key for suppression tokens; never stored in the repo or the warehouse."""
+    value = os.environ.get(SECRET_ENV, "")
+    if len(value) < 16:
+        raise TinyTrackerError(
+            f"set {SECRET_ENV} to a random secret of at least 16 characters (e.g. "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`); it keys the erasure "
+            "suppression list and must stay the same across runs"
+        )
+    return value
+
+
+def bind_secret(con: duckdb.DuckDBPyConnection) -> None:
+    """Make the secret available to SQL as ``getvariable('tt_secret')`` without inlining it."""
+    con.execute("set variable tt_secret = ?", [secret()])
+
+
+def subject_token_sql(kind: str, organisation_id: str, subject_id: str) -> str:
+    """SQL for a subject's suppression token; arguments are SQL expressions.
+
+    Call :func:`bind_secret` on the connection first.
+    """
+    return (
+        "sha256(getvariable('tt_secret') || '|' || "
+        f"{kind} || '|' || {organisation_id} || '|' || {subject_id})"
+    )
