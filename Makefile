@@ -50,7 +50,7 @@ dbt-test: setup  ## dbt build (seeds, models, data tests, unit tests) on a fresh
 	$(BIN)/dbt build --profiles-dir . --target dev --target-path target/test
 
 lint: setup  ## sqlfluff lint every model against the throwaway `ci` target
-	$(BIN)/sqlfluff lint models macros tests --processes 2
+	$(BIN)/sqlfluff lint models tests --processes 2
 
 validate: setup  ## Dagster definitions load and validate
 	$(BIN)/dagster definitions validate -m orchestration.definitions

@@ -114,6 +114,19 @@ BOOKKEEPING_DDL: tuple[str, ...] = (
         actioned_on date not null,
         run_id varchar not null
     )""",
+    # Legal holds: while a hold stands, no retention run deletes or anonymises the held
+    # organisation (subject_kind 'organisation', subject_id null) or subject.
+    """create table if not exists audit.legal_holds (
+        hold_id varchar not null,
+        organisation_id varchar not null,
+        subject_kind varchar not null,
+        subject_id varchar,
+        reason varchar not null,
+        placed_by varchar not null,
+        placed_at timestamp not null,
+        released_by varchar,
+        released_at timestamp
+    )""",
 )
 
 
