@@ -110,9 +110,25 @@ BOOKKEEPING_DDL: tuple[str, ...] = (
         subject_kind varchar not null,
         organisation_id varchar not null,
         subject_token varchar not null,
+        surrogate_id varchar not null,  -- random id shown in retention_status after the action
         rule_id varchar not null,
         actioned_on date not null,
         run_id varchar not null
+    )""",
+    # Append-only audit of every retention run, dry runs included: counts per rule and table,
+    # never a name, MIS id or UPN.
+    """create table if not exists audit.retention_log (
+        run_id varchar not null,
+        as_of date not null,
+        rule_id varchar not null,
+        table_name varchar not null,
+        action varchar not null,
+        rows_affected bigint not null,
+        is_dry_run boolean not null,
+        started_at timestamp not null,
+        finished_at timestamp not null,
+        backups_clear_on date,
+        requested_by varchar
     )""",
     # Legal holds: while a hold stands, no retention run deletes or anonymises the held
     # organisation (subject_kind 'organisation', subject_id null) or subject.
