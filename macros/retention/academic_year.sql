@@ -1,0 +1,25 @@
+{#- The English academic year runs 1 September to 31 August (spec: Dates).
+    academic_year_end(d) = 31 August of year(d) if month(d) <= 8, else of year(d) + 1;
+    next_academic_year_start(d) = academic_year_end(d) + 1 day. Null in, null out. -#}
+
+{% macro next_academic_year_start(date_expr) -%}
+    {{ return(adapter.dispatch('next_academic_year_start', 'tinytracker')(date_expr)) }}
+{%- endmacro %}
+
+{% macro default__next_academic_year_start(date_expr) -%}
+    {#- Four months on, a September..December date lands in the next calendar year and a
+        January..August date stays in its own: the start of that year plus eight months is the
+        1 September that follows d. Only dbt's cross-database date macros are used, so any
+        adapter with a dateadd and date_trunc gets it for free. -#}
+    cast({{ dbt.dateadd(
+        'month', 8, dbt.date_trunc('year', dbt.dateadd('month', 4, date_expr))
+    ) }} as date)
+{%- endmacro %}
+
+{% macro academic_year_end(date_expr) -%}
+    {{ return(adapter.dispatch('academic_year_end', 'tinytracker')(date_expr)) }}
+{%- endmacro %}
+
+{% macro default__academic_year_end(date_expr) -%}
+    {{ tinytracker.add_days(tinytracker.next_academic_year_start(date_expr), -1) }}
+{%- endmacro %}

@@ -1,0 +1,104 @@
+with
+
+pupil_contacts as (
+
+    select * from {{ ref('stg_pupil_contacts') }}
+
+),
+
+pupils as (
+
+    select * from {{ ref('stg_pupils') }}
+
+),
+
+organisations as (
+
+    select * from {{ ref('stg_organisations') }}
+
+),
+
+rules as (
+
+    select * from {{ ref('retention_rules') }}
+    where rule_id = 'contacts_6m_after_removal'
+
+),
+
+active_holds as (
+
+    select * from {{ ref('retention_active_holds') }}
+
+),
+
+-- (interp.) the pupil leaving or the contract ending, whichever is first
+triggers as (
+
+    select
+        pupil_contacts.organisation_id,
+        pupil_contacts.contact_id as subject_id,
+        pupil_contacts.pupil_id,
+        pupils.leaving_date,
+        {{ tinytracker.least_of_dates(['pupils.leaving_date', 'organisations.contract_end']) }}
+            as trigger_on
+
+    from pupil_contacts
+    left join pupils
+        on
+            pupil_contacts.organisation_id = pupils.organisation_id
+            and pupil_contacts.pupil_id = pupils.pupil_id
+    left join organisations
+        on pupil_contacts.organisation_id = organisations.organisation_id
+
+),
+
+-- an organisation hold, or a hold on the contact's pupil
+held_subjects as (
+
+    select distinct
+        triggers.organisation_id,
+        triggers.subject_id
+
+    from triggers
+    inner join active_holds
+        on
+            triggers.organisation_id = active_holds.organisation_id
+            and (
+                active_holds.held_subject_kind = 'organisation'
+                or (
+                    active_holds.held_subject_kind = 'pupil'
+                    and triggers.pupil_id = active_holds.held_subject_id
+                )
+            )
+
+),
+
+final as (
+
+    select
+        triggers.organisation_id,
+        rules.subject_kind,
+        triggers.subject_id,
+        rules.rule_id,
+        case
+            when triggers.trigger_on is null then null
+            when triggers.trigger_on = triggers.leaving_date then 'leaving_date'
+            else 'contract_end'
+        end as triggered_by,
+        triggers.trigger_on,
+        {{ tinytracker.add_period(
+            'triggers.trigger_on', 'rules.period_value', 'rules.period_unit'
+        ) }} as due_on,
+        cast(null as date) as actioned_on,
+        held_subjects.subject_id is not null as is_held
+
+    from triggers
+    cross join rules
+    left join held_subjects
+        on
+            triggers.organisation_id = held_subjects.organisation_id
+            and triggers.subject_id = held_subjects.subject_id
+
+)
+
+select * from final

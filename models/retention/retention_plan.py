@@ -1,0 +1,26 @@
+"""retention.retention_plan: the row-level work due on as_of (logic: orchestration.retention)."""
+
+from orchestration.retention.planning import build_retention_plan, parse_as_of
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    # dbt finds sources by reading these literal calls, so every table the mapping names is here
+    tables = {
+        "raw.pupils": dbt.source("raw", "pupils"),
+        "raw.pupil_contacts": dbt.source("raw", "pupil_contacts"),
+        "raw.attendance_sessions": dbt.source("raw", "attendance_sessions"),
+        "raw.assessments": dbt.source("raw", "assessments"),
+        "raw.sen_records": dbt.source("raw", "sen_records"),
+        "raw.reports": dbt.source("raw", "reports"),
+        "raw.employees": dbt.source("raw", "employees"),
+        "raw.correspondence": dbt.source("raw", "correspondence"),
+        "raw.setup_imports": dbt.source("raw", "setup_imports"),
+        "raw.quarantine": dbt.source("raw", "quarantine"),
+    }
+    return build_retention_plan(
+        statuses=dbt.ref("retention_status"),
+        actions=dbt.ref("retention_actions"),
+        tables=tables,
+        as_of=parse_as_of(dbt.config.get("as_of"), session),
+    )

@@ -1,0 +1,264 @@
+with
+
+retention_due_correspondence_3y_after_contract as (
+
+    select * from {{ ref('retention_due_correspondence_3y_after_contract') }}
+
+),
+
+retention_due_contacts_6m_after_removal as (
+
+    select * from {{ ref('retention_due_contacts_6m_after_removal') }}
+
+),
+
+retention_due_left_pupils_2_academic_years as (
+
+    select * from {{ ref('retention_due_left_pupils_2_academic_years') }}
+
+),
+
+retention_due_pupils_2y_after_contract as (
+
+    select * from {{ ref('retention_due_pupils_2y_after_contract') }}
+
+),
+
+retention_due_setup_imports_1y_after_processing as (
+
+    select * from {{ ref('retention_due_setup_imports_1y_after_processing') }}
+
+),
+
+retention_due_employees_1m_after_leaving as (
+
+    select * from {{ ref('retention_due_employees_1m_after_leaving') }}
+
+),
+
+erasure_suppressions as (
+
+    select * from {{ ref('stg_erasure_suppressions') }}
+
+),
+
+rules as (
+
+    select * from {{ ref('retention_rules') }}
+
+),
+
+backups_period as (
+
+    select
+        period_value,
+        period_unit
+
+    from {{ ref('retention_general_clauses') }}
+    where clause_id = 'backups_kept_90_days'
+
+),
+
+-- subjects still in the warehouse: live ones and those anonymised in place
+warehouse_subjects as (
+
+    select
+        organisation_id,
+        subject_kind,
+        subject_id,
+        rule_id,
+        triggered_by,
+        trigger_on,
+        due_on,
+        actioned_on,
+        is_held
+    from retention_due_correspondence_3y_after_contract
+
+    union all
+
+    select
+        organisation_id,
+        subject_kind,
+        subject_id,
+        rule_id,
+        triggered_by,
+        trigger_on,
+        due_on,
+        actioned_on,
+        is_held
+    from retention_due_contacts_6m_after_removal
+
+    union all
+
+    select
+        organisation_id,
+        subject_kind,
+        subject_id,
+        rule_id,
+        triggered_by,
+        trigger_on,
+        due_on,
+        actioned_on,
+        is_held
+    from retention_due_left_pupils_2_academic_years
+
+    union all
+
+    select
+        organisation_id,
+        subject_kind,
+        subject_id,
+        rule_id,
+        triggered_by,
+        trigger_on,
+        due_on,
+        actioned_on,
+        is_held
+    from retention_due_pupils_2y_after_contract
+
+    union all
+
+    select
+        organisation_id,
+        subject_kind,
+        subject_id,
+        rule_id,
+        triggered_by,
+        trigger_on,
+        due_on,
+        actioned_on,
+        is_held
+    from retention_due_setup_imports_1y_after_processing
+
+    union all
+
+    select
+        organisation_id,
+        subject_kind,
+        subject_id,
+        rule_id,
+        triggered_by,
+        trigger_on,
+        due_on,
+        actioned_on,
+        is_held
+    from retention_due_employees_1m_after_leaving
+
+),
+
+-- deleted subjects are gone from raw: the suppression list is all that is left of them
+deleted_subjects as (
+
+    select
+        erasure_suppressions.organisation_id,
+        erasure_suppressions.subject_kind,
+        erasure_suppressions.surrogate_id as subject_id,
+        erasure_suppressions.rule_id,
+        cast(null as {{ dbt.type_string() }}) as triggered_by,
+        cast(null as date) as trigger_on,
+        cast(null as date) as due_on,
+        erasure_suppressions.actioned_on,
+        false as is_held
+
+    from erasure_suppressions
+    left join warehouse_subjects
+        on
+            erasure_suppressions.organisation_id = warehouse_subjects.organisation_id
+            and erasure_suppressions.subject_kind = warehouse_subjects.subject_kind
+            and erasure_suppressions.surrogate_id = warehouse_subjects.subject_id
+    where warehouse_subjects.subject_id is null
+
+),
+
+subjects as (
+
+    select * from warehouse_subjects
+    union all
+    select * from deleted_subjects
+
+),
+
+-- an erasure request has no rule of its own: it takes the action of the subject's kind
+kind_actions as (
+
+    select distinct
+        subject_kind,
+        action
+
+    from rules
+
+),
+
+evaluated as (
+
+    select
+        subjects.*,
+        coalesce(rules.action, kind_actions.action) as action,  -- noqa: RF04
+        coalesce(rules.tie_break_rank, 0) as tie_break_rank,
+        {{ tinytracker.as_of() }} as as_of
+
+    from subjects
+    left join rules
+        on subjects.rule_id = rules.rule_id
+    left join kind_actions
+        on subjects.subject_kind = kind_actions.subject_kind
+
+),
+
+statuses as (
+
+    select
+        *,
+        case
+            when actioned_on is not null then 'actioned'
+            when due_on <= as_of and is_held then 'on_hold'
+            when due_on <= as_of then 'due'
+            else 'retained'
+        end as status,
+        -- where two rules hit one subject the earlier due_on wins (spec; ties: tie_break_rank)
+        row_number() over (
+            partition by organisation_id, subject_kind, subject_id
+            order by
+                case when due_on is null then 1 else 0 end,
+                due_on,
+                tie_break_rank,
+                rule_id
+        ) = 1 as is_winning_rule
+
+    from evaluated
+
+),
+
+final as (
+
+    select
+        statuses.organisation_id,
+        statuses.subject_kind,
+        statuses.subject_id,
+        statuses.rule_id,
+        statuses.action,
+        statuses.triggered_by,
+        statuses.trigger_on,
+        statuses.due_on,
+        statuses.status,
+        statuses.actioned_on,
+        case
+            when statuses.actioned_on is not null
+                then {{ tinytracker.add_period(
+                    'statuses.actioned_on', 'backups_period.period_value',
+                    'backups_period.period_unit'
+                ) }}
+            else {{ tinytracker.add_period(
+                'statuses.due_on', 'backups_period.period_value', 'backups_period.period_unit'
+            ) }}
+        end as backups_clear_on,
+        statuses.is_held,
+        statuses.is_winning_rule,
+        statuses.as_of
+
+    from statuses
+    cross join backups_period
+
+)
+
+select * from final

@@ -1,0 +1,62 @@
+"""Run ``dbt build`` on the warehouse for an evaluation date (``as_of``).
+
+One function, :func:`run_dbt_build`, serves the CLI (``tinytracker build``) and can serve
+Dagster: it makes sure the non-dbt tables exist (so a fresh warehouse has every source), points
+dbt at the same warehouse file as everything else (env ``TINYTRACKER_DB``), passes ``as_of``
+as the dbt var every retention model reads, and streams dbt's own output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from orchestration import warehouse
+from orchestration.errors import TinyTrackerError
+
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+
+
+def parse_as_of(value: str | dt.date | None) -> dt.date | None:
+    """A calendar date from ``YYYY-MM-DD`` (None stays None: dbt then uses current_date)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise TinyTrackerError(
+            f"--as-of must be a calendar date written YYYY-MM-DD, got {value!r}"
+        ) from None
+
+
+def dbt_build_command(as_of: dt.date | None, select: Sequence[str] | None = None) -> list[str]:
+    """The exact dbt command line (kept separate so it can be shown and tested)."""
+    project = str(warehouse.PROJECT_DIR)
+    command = [str(DBT_EXECUTABLE), "build", "--profiles-dir", project, "--project-dir", project]
+    if as_of is not None:
+        command += ["--vars", json.dumps({"as_of": as_of.isoformat()})]
+    if select:
+        command += ["--select", *select]
+    return command
+
+
+def run_dbt_build(as_of: str | dt.date | None = None, select: Sequence[str] | None = None) -> int:
+    """Build (seeds, models, tests) for ``as_of``; returns dbt's exit code (0 = all passed)."""
+    as_of_date = parse_as_of(as_of)
+    con = warehouse.connect()
+    try:
+        warehouse.ensure_schema(con)
+    finally:
+        con.close()
+    env = {**os.environ, warehouse.DB_ENV: str(warehouse.db_path())}
+    if not DBT_EXECUTABLE.exists():
+        raise TinyTrackerError(f"dbt not found at {DBT_EXECUTABLE}: run `make setup` first")
+    completed = subprocess.run(
+        dbt_build_command(as_of_date, select), env=env, cwd=warehouse.PROJECT_DIR, check=False
+    )
+    return completed.returncode

@@ -1,0 +1,320 @@
+"""`tinytracker build` on the spec's worked examples: statuses, due dates, holds and the plan.
+
+One warehouse per module (orchestration/retention/worked_examples.py) is built with dbt for
+as_of 2025-10-01 and again for 2026-10-01; each build runs the retention models' own dbt tests
+(unit tests and compliance tests included). The assertions are the spec's examples and the
+interpretations in seeds/policy/retention_interpretations.csv.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import warehouse
+from orchestration.dbt_runner import run_dbt_build
+from orchestration.retention import holds
+from orchestration.retention.worked_examples import load_worked_examples
+
+FIRST_AS_OF = dt.date(2025, 10, 1)
+SECOND_AS_OF = dt.date(2026, 10, 1)
+# seeds, staging, the retention models and their tests: not the analytic marts, which are
+# not what these examples are about
+RETENTION_SELECTION = [
+    "path:seeds", "path:models/staging", "+path:models/retention", "+path:tests/retention"
+]
+
+Key = tuple[str, str, str]  # organisation_id, subject_id, rule_id
+
+
+def read_statuses(db: Path) -> dict[Key, dict[str, object]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.sql("select * from retention.retention_status").to_dicts()
+    finally:
+        con.close()
+    return {(r["organisation_id"], r["subject_id"], r["rule_id"]): r for r in rows}
+
+
+def read_relation(db: Path, relation: str) -> list[dict[str, object]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(f"select * from {relation}").to_dicts()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """Worked examples built for both dates; the first build's results are kept aside."""
+    root = tmp_path_factory.mktemp("retention_build")
+    db = root / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(warehouse.DB_ENV, str(db))
+        env.setenv("DBT_TARGET_PATH", str(root / "target"))
+        env.setenv("DBT_LOG_PATH", str(root / "logs"))
+        con = warehouse.connect()
+        load_worked_examples(con)
+        con.close()
+        first_exit = run_dbt_build(FIRST_AS_OF, RETENTION_SELECTION)
+        first = {
+            "statuses": read_statuses(db),
+            "plan": read_relation(db, "retention.retention_plan"),
+            "summary": read_relation(db, "retention.rpt_retention_summary"),
+            "forecast": read_relation(db, "retention.rpt_retention_forecast"),
+        }
+        second_exit = run_dbt_build(SECOND_AS_OF, RETENTION_SELECTION)
+        yield {
+            "db": db,
+            "first_exit": first_exit,
+            "second_exit": second_exit,
+            "first": first,
+            "second": {"statuses": read_statuses(db)},
+        }
+
+
+@pytest.fixture(scope="module")
+def statuses(built) -> dict[Key, dict[str, object]]:
+    return built["first"]["statuses"]
+
+
+@pytest.fixture(scope="module")
+def plan(built) -> list[dict[str, object]]:
+    return built["first"]["plan"]
+
+
+def status_of(statuses, organisation_id: str, subject_id: str, rule_id: str) -> tuple:
+    row = statuses[(organisation_id, subject_id, rule_id)]
+    return row["status"], row["due_on"]
+
+
+def planned(plan, subject_id: str) -> dict[str, dict[str, object]]:
+    return {row["table_name"]: row for row in plan if row["subject_id"] == subject_id}
+
+
+D = dt.date.fromisoformat
+LEFT = "left_pupils_2_academic_years"
+CONTRACT = "pupils_2y_after_contract"
+CONTACTS = "contacts_6m_after_removal"
+EMPLOYEES = "employees_1m_after_leaving"
+
+
+def test_both_builds_pass_every_retention_test(built):
+    assert built["first_exit"] == 0
+    assert built["second_exit"] == 0
+
+
+def test_pupil_who_left_on_20_july_2023_is_due_on_1_september_2025(statuses):
+    assert status_of(statuses, "ORG-RUN", "P-LEFT-0720", LEFT) == ("due", D("2025-09-01"))
+
+
+def test_pupil_who_left_on_31_july_or_31_august_is_due_on_1_september_two_years_later(statuses):
+    assert status_of(statuses, "ORG-RUN", "P-LEFT-0731", LEFT) == ("due", D("2025-09-01"))
+    assert status_of(statuses, "ORG-RUN", "P-LEFT-0831", LEFT) == ("due", D("2025-09-01"))
+
+
+def test_pupil_who_left_on_1_september_2023_is_retained_until_1_september_2026(statuses):
+    assert status_of(statuses, "ORG-RUN", "P-LEFT-0901", LEFT) == ("retained", D("2026-09-01"))
+
+
+def test_pupil_who_left_on_29_february_is_due_at_the_next_academic_year_start_plus_two(statuses):
+    assert status_of(statuses, "ORG-RUN", "P-LEFT-0229", LEFT) == ("retained", D("2026-09-01"))
+
+
+def test_pupil_on_roll_under_running_contract_is_retained_with_no_due_on(statuses):
+    for rule_id in (LEFT, CONTRACT):
+        assert status_of(statuses, "ORG-RUN", "P-ON-ROLL", rule_id) == ("retained", None)
+        assert statuses[("ORG-RUN", "P-ON-ROLL", rule_id)]["backups_clear_on"] is None
+
+
+def test_contacts_due_six_months_after_leaving_clamped_to_month_end(statuses):
+    assert status_of(statuses, "ORG-RUN", "C-0831", CONTACTS) == ("due", D("2024-02-29"))
+    assert status_of(statuses, "ORG-RUN", "C-2025", CONTACTS) == ("retained", D("2026-02-28"))
+
+
+def test_contract_end_before_leaving_starts_the_contact_and_employee_clocks(statuses):
+    contact = statuses[("ORG-END", "C-END-ROLL", CONTACTS)]
+    assert (contact["triggered_by"], contact["due_on"]) == ("contract_end", D("2024-02-29"))
+    employee = statuses[("ORG-END", "E-END", EMPLOYEES)]
+    assert (employee["triggered_by"], employee["due_on"]) == ("contract_end", D("2023-09-30"))
+
+
+def test_employee_who_left_on_31_january_is_due_on_28_february(statuses):
+    assert status_of(statuses, "ORG-RUN", "E-AUTHOR", EMPLOYEES) == ("due", D("2025-02-28"))
+
+
+def test_setup_import_processed_on_29_february_2024_is_due_28_february_2025(statuses):
+    assert status_of(statuses, "ORG-RUN", "I-0229", "setup_imports_1y_after_processing") == (
+        "due", D("2025-02-28"))
+    assert status_of(statuses, "ORG-RUN", "I-UNPROCESSED",
+                     "setup_imports_1y_after_processing") == ("retained", None)
+
+
+def test_correspondence_due_three_years_after_contract_end(statuses):
+    assert status_of(statuses, "ORG-END", "K-END", "correspondence_3y_after_contract") == (
+        "retained", D("2026-08-31"))
+
+
+def test_earlier_pupil_rule_wins_and_the_pupil_is_planned_once(statuses, plan):
+    assert status_of(statuses, "ORG-END", "P-END-LEFT", CONTRACT) == ("due", D("2025-08-31"))
+    assert status_of(statuses, "ORG-END", "P-END-LEFT", LEFT) == ("due", D("2025-09-01"))
+    assert statuses[("ORG-END", "P-END-LEFT", CONTRACT)]["is_winning_rule"] is True
+    assert {row["rule_id"] for row in planned(plan, "P-END-LEFT").values()} == {CONTRACT}
+
+
+def test_equal_due_dates_go_to_the_left_pupils_rule(statuses, plan):
+    assert status_of(statuses, "ORG-TIE", "P-TIE", LEFT) == ("due", D("2025-09-01"))
+    assert status_of(statuses, "ORG-TIE", "P-TIE", CONTRACT) == ("due", D("2025-09-01"))
+    assert {row["rule_id"] for row in planned(plan, "P-TIE").values()} == {LEFT}
+
+
+def test_customer_request_makes_every_pupil_due_on_the_request_date(statuses):
+    row = statuses[("ORG-REQ", "P-REQ-ROLL", CONTRACT)]
+    assert (row["status"], row["due_on"], row["triggered_by"]) == (
+        "due", D("2025-09-15"), "anonymise_requested_on")
+
+
+def test_anonymised_pupil_is_actioned_under_both_rules_and_never_due_again(statuses, plan):
+    for rule_id in (LEFT, CONTRACT):
+        row = statuses[("ORG-RUN", "S-PUPIL-1", rule_id)]
+        assert (row["status"], row["actioned_on"]) == ("actioned", D("2025-09-02"))
+        assert row["backups_clear_on"] == D("2025-12-01")
+    assert not planned(plan, "S-PUPIL-1")
+
+
+def test_deleted_contact_shows_actioned_under_its_surrogate(statuses):
+    row = statuses[("ORG-RUN", "S-CONTACT-1", CONTACTS)]
+    assert (row["status"], row["actioned_on"], row["due_on"]) == ("actioned", D("2025-06-01"), None)
+    assert row["backups_clear_on"] == D("2025-08-30")
+
+
+def test_backups_clear_90_days_after_the_due_date_until_the_action_runs(statuses):
+    assert statuses[("ORG-RUN", "P-LEFT-0720", LEFT)]["backups_clear_on"] == D("2025-11-30")
+
+
+def test_pupil_hold_keeps_the_pupil_and_its_contacts_on_hold_and_out_of_the_plan(statuses, plan):
+    assert status_of(statuses, "ORG-RUN", "P-HELD", LEFT) == ("on_hold", D("2024-09-01"))
+    assert status_of(statuses, "ORG-RUN", "C-HELD", CONTACTS) == ("on_hold", D("2023-01-15"))
+    assert statuses[("ORG-RUN", "K-ABOUT-HELD", "correspondence_3y_after_contract")]["is_held"]
+    assert not planned(plan, "P-HELD") and not planned(plan, "C-HELD")
+
+
+def test_organisation_hold_holds_every_kind_of_subject(statuses, plan):
+    assert status_of(statuses, "ORG-HOLD", "P-ORG-HELD", CONTRACT) == ("on_hold", D("2024-12-31"))
+    assert status_of(statuses, "ORG-HOLD", "E-ORG-HELD", EMPLOYEES) == ("on_hold", D("2023-01-31"))
+    assert status_of(statuses, "ORG-HOLD", "I-ORG-HELD", "setup_imports_1y_after_processing") == (
+        "on_hold", D("2023-01-10"))
+    assert not [row for row in plan if row["organisation_id"] == "ORG-HOLD"]
+
+
+def test_employee_hold_keeps_that_employee_only(statuses, plan):
+    assert status_of(statuses, "ORG-RUN", "E-HELD", EMPLOYEES) == ("on_hold", D("2025-01-31"))
+    assert not planned(plan, "E-HELD")
+    assert planned(plan, "E-NO-REPORT")
+
+
+def test_left_pupil_plan_touches_every_table_holding_the_pupil(plan):
+    steps = planned(plan, "P-LEFT-0720")
+    assert {table: row["row_count"] for table, row in steps.items()} == {
+        "raw.pupils": 1, "raw.attendance_sessions": 2, "raw.assessments": 1,
+        "raw.sen_records": 1, "raw.reports": 1, "raw.pupil_contacts": 1, "raw.quarantine": 1,
+    }
+    assert steps["raw.pupil_contacts"]["action"] == "delete"
+    assert steps["raw.reports"]["columns_to_clear"] == "title"
+    assert {row["as_of"] for row in plan} == {FIRST_AS_OF}
+
+
+def test_report_author_keeps_name_employee_without_reports_loses_it(plan):
+    assert "forename" not in planned(plan, "E-AUTHOR")["raw.employees"]["columns_to_clear"]
+    assert "forename,surname" in planned(plan, "E-NO-REPORT")["raw.employees"]["columns_to_clear"]
+
+
+def test_summary_reports_oldest_overdue_due_date_per_rule(built):
+    summary = {(r["organisation_id"], r["rule_id"], r["status"]): r
+               for r in built["first"]["summary"]}
+    due_left = summary[("ORG-RUN", LEFT, "due")]
+    assert (due_left["subject_count"], due_left["oldest_overdue_due_on"]) == (3, D("2025-09-01"))
+    assert due_left["max_days_overdue"] == 30
+    assert summary[("ORG-RUN", LEFT, "retained")]["oldest_overdue_due_on"] is None
+
+
+def test_forecast_shows_what_falls_due_in_the_next_365_days(built):
+    forecast = {(r["organisation_id"], r["rule_id"], r["horizon_days"]): r
+                for r in built["first"]["forecast"]}
+    # P-LEFT-0901 and P-LEFT-0229 fall due on 2026-09-01; P-LEFT-2025 only in 2027
+    assert forecast[("ORG-RUN", LEFT, 365)]["subject_count"] == 2
+    assert forecast[("ORG-RUN", LEFT, 90)]["subject_count"] == 0
+    # K-ORG-HELD falls due on 2025-12-31, 91 days on, under an organisation hold
+    assert forecast[("ORG-HOLD", "correspondence_3y_after_contract", 90)]["subject_count"] == 0
+    held_correspondence = forecast[("ORG-HOLD", "correspondence_3y_after_contract", 365)]
+    assert held_correspondence["held_subject_count"] == 1
+
+
+def test_build_two_as_of_dates_differ_exactly_by_rules_due_in_between(built):
+    first, second = built["first"]["statuses"], built["second"]["statuses"]
+    assert first.keys() == second.keys()
+    changed = {key for key in first if first[key]["status"] != second[key]["status"]}
+    fell_due = {
+        key for key, row in first.items()
+        if row["due_on"] is not None and FIRST_AS_OF < row["due_on"] <= SECOND_AS_OF
+        and row["status"] == "retained"
+    }
+    assert changed == fell_due
+    assert fell_due  # the examples do have rules falling due in that year
+    for key in changed:
+        expected = "on_hold" if first[key]["is_held"] else "due"
+        assert second[key]["status"] == expected
+    unchanged_columns = ("due_on", "trigger_on", "triggered_by", "backups_clear_on",
+                         "is_winning_rule", "actioned_on")
+    for key in first:
+        assert [first[key][c] for c in unchanged_columns] == [
+            second[key][c] for c in unchanged_columns]
+
+
+def test_released_hold_lets_the_next_build_plan_the_subject(built, tmp_path):
+    db = built["db"]
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(warehouse.DB_ENV, str(db))
+        env.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+        env.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+        con = warehouse.connect()
+        (pupil_hold,) = [h for h in holds.list_holds(con) if h.subject_id == "P-HELD"]
+        holds.release_hold(con, pupil_hold.hold_id, released_by="dpo")
+        con.close()
+        assert run_dbt_build(FIRST_AS_OF, RETENTION_SELECTION) == 0
+    statuses = read_statuses(db)
+    assert status_of(statuses, "ORG-RUN", "P-HELD", LEFT) == ("due", D("2024-09-01"))
+    assert status_of(statuses, "ORG-RUN", "C-HELD", CONTACTS) == ("due", D("2023-01-15"))
+    plan = read_relation(db, "retention.retention_plan")
+    assert planned(plan, "P-HELD")["raw.pupils"]["rule_id"] == LEFT
+
+
+def test_overdue_data_fails_the_build_only_after_a_completed_real_retention_run(built, tmp_path):
+    """Before a real run overdue data only warns; a dry run changes nothing; a real run whose
+    as_of was past due_on + 1 day and left data behind makes the build fail."""
+    db = built["db"]
+    after_run_test = ["overdue_personal_data_after_retention_run"]
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(warehouse.DB_ENV, str(db))
+        env.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+        env.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+
+        def log_run(run_id: str, is_dry_run: bool) -> None:
+            con = warehouse.connect()
+            con.execute(
+                "insert into audit.retention_log (run_id, as_of, rule_id, table_name, action, "
+                "rows_affected, is_dry_run, started_at, finished_at) values (?, date "
+                "'2025-09-20', 'contacts_6m_after_removal', 'raw.pupil_contacts', 'delete', 0, "
+                "?, timestamp '2025-09-20 02:00', timestamp '2025-09-20 02:01')",
+                [run_id, is_dry_run],
+            )
+            con.close()
+
+        log_run("DRY-RUN", is_dry_run=True)
+        assert run_dbt_build(FIRST_AS_OF, after_run_test) == 0
+        log_run("REAL-RUN", is_dry_run=False)
+        assert run_dbt_build(FIRST_AS_OF, after_run_test) == 1

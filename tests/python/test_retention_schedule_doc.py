@@ -1,0 +1,78 @@
+"""docs/retention-schedule.md is the policy seeds rendered, and the seeds quote the policy.
+
+A stale schedule would tell the DPO one thing while the warehouse does another; a paraphrased
+clause would no longer be the policy. Both fail here.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from orchestration.retention import schedule_doc
+from orchestration.warehouse import PROJECT_DIR
+
+SHARED_DIR = PROJECT_DIR.parent / "shared"
+POLICY = SHARED_DIR / "privacy-policy.txt"
+RULES_SPEC = SHARED_DIR / "spec" / "retention-rules.md"
+
+
+def seed(name: str) -> list[dict[str, str]]:
+    return schedule_doc.read_seed(name)
+
+
+def test_committed_schedule_matches_a_fresh_render_of_the_seeds():
+    committed = schedule_doc.SCHEDULE_PATH.read_text(encoding="utf-8")
+    assert committed == schedule_doc.render_from_seeds(), (
+        "docs/retention-schedule.md is stale: run python -m orchestration.retention.schedule_doc"
+    )
+
+
+def test_schedule_check_mode_reports_a_stale_document(tmp_path, monkeypatch, capsys):
+    stale = tmp_path / "retention-schedule.md"
+    stale.write_text("# Retention schedule\n\nold text\n", encoding="utf-8")
+    monkeypatch.setattr(schedule_doc, "SCHEDULE_PATH", stale)
+    assert schedule_doc.main(["--check"]) == 1
+    assert "stale" in capsys.readouterr().err
+    assert schedule_doc.main([]) == 0
+    assert schedule_doc.main(["--check"]) == 0
+
+
+def test_every_rule_quotes_its_clause_and_states_its_period():
+    document = schedule_doc.render_from_seeds()
+    for rule in seed("retention_rules"):
+        assert f"## `{rule['rule_id']}`" in document
+        assert f"> **{rule['policy_heading']}:** {rule['policy_clause']}" in document
+        period = schedule_doc.period_text(rule["period_value"], rule["period_unit"])
+        assert rule["due_on_formula"].replace("{period}", period) in document
+    for note in seed("retention_interpretations"):
+        assert f"### `{note['interpretation_id']}`" in document
+
+
+@pytest.mark.skipif(not POLICY.exists(), reason="shared/privacy-policy.txt is not beside the repo")
+def test_quoted_clauses_are_verbatim_from_the_privacy_policy():
+    policy = POLICY.read_text(encoding="utf-8")
+    for rule in seed("retention_rules"):
+        assert f"**{rule['policy_heading']}:** {rule['policy_clause']}" in policy, rule["rule_id"]
+    for clause in seed("retention_general_clauses"):
+        assert clause["policy_clause"] in policy, clause["clause_id"]
+
+
+@pytest.mark.skipif(not RULES_SPEC.exists(), reason="shared/spec is not beside the repo")
+def test_seed_has_exactly_the_rule_ids_of_the_spec():
+    spec = RULES_SPEC.read_text(encoding="utf-8")
+    spec_ids = set(re.findall(r"^\| `([a-z0-9_]+)` \|", spec, flags=re.MULTILINE))
+    assert spec_ids == {rule["rule_id"] for rule in seed("retention_rules")}
+
+
+def test_every_rule_maps_its_action_to_its_own_table_first():
+    with open(schedule_doc.POLICY_SEEDS_DIR / "retention_actions.csv", encoding="utf-8") as fh:
+        actions = list(csv.DictReader(fh))
+    first_steps = {a["rule_id"]: a for a in actions if a["step"] == "1"}
+    for rule in seed("retention_rules"):
+        step = first_steps[rule["rule_id"]]
+        assert step["subject_kind"] == rule["subject_kind"]
+        assert step["operation"] == rule["action"]
