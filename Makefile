@@ -16,7 +16,7 @@ DEMO_DIR := demo
 TEST_DIR := warehouse/test
 TEST_DB := $(TEST_DIR)/tinytracker.duckdb
 
-.PHONY: help setup demo test pytest dbt-test lint validate ui docs bench bench-smoke clean
+.PHONY: help setup demo test pytest dbt-test lint validate ui docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,10 @@ validate: setup  ## Dagster definitions load and validate
 
 ui: setup  ## start the Dagster UI (dagster dev) on this project
 	$(BIN)/dagster dev -m orchestration.definitions
+
+docs: setup  ## generate the dbt docs (every model, column and exposure) and serve them on :8080
+	$(BIN)/dbt docs generate --profiles-dir . --target dev
+	$(BIN)/dbt docs serve --profiles-dir . --port 8080
 
 clean:  ## remove build output and the local warehouses (not the demo extract's source)
 	rm -rf target logs $(TEST_DIR) $(DEMO_DIR)

@@ -17,7 +17,7 @@ renamed as (
         assessment,
         result,
         ---------- numbers
-        {{ dbt.safe_cast('result', api.Column.translate_type('integer')) }} as result_score,
+        {{ tinytracker.try_cast_integer('result') }} as result_score,
         ---------- dates
         assessed_on,
         _loaded_at as loaded_at

@@ -14,7 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run `dbt build` on the warehouse (env TINYTRACKER_DB). --as-of sets the date every "
             "retention status and plan is evaluated on (default: today), so a day can be "
-            "replayed or simulated. Exits non-zero when dbt fails."
+            "replayed or simulated. After a full build that passes, the marts are published "
+            "to the read-only analyst database (see `tinytracker publish`). Exits non-zero "
+            "when dbt fails."
         ),
     )
     parser.add_argument(
@@ -27,4 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    return run_dbt_build(args.as_of, args.select)
+    status = run_dbt_build(args.as_of, args.select)
+    if status == 0 and not args.select:
+        # analysts read a copy, refreshed after every full build that passed
+        from orchestration.commands.publish import format_result
+        from orchestration.publish import publish_marts
+
+        print(format_result(publish_marts()))
+    return status

@@ -1,0 +1,382 @@
+"""The analytic marts on a hand-made school: what analysts may rely on, and erasure.
+
+One warehouse per module: twelve year 6 pupils at one school, built with dbt (staging,
+intermediate, marts and their tests), then one pupil is anonymised the way the retention run
+does it (identifiers cleared, MIS id replaced by a random surrogate, child rows re-keyed) and
+the warehouse is built again. The dbt unit tests beside the models check the arithmetic on
+hand-made rows; these tests check the whole chain and the guarantees around it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import warehouse
+from orchestration.dbt_runner import DBT_EXECUTABLE, run_dbt_build
+from orchestration.publish import publish_marts
+
+MARTS_SELECTION = [
+    "path:seeds/reference", "path:models/staging", "path:models/intermediate",
+    "path:models/marts", "path:tests/marts",
+]
+ORG = "ORG1"
+PUPILS = [f"P{i:02d}" for i in range(1, 13)]
+ANONYMISED = "P01"
+UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+SCHOOL_DAYS = [dt.date(2024, 9, 2) + dt.timedelta(days=d) for d in range(12)
+               if (dt.date(2024, 9, 2) + dt.timedelta(days=d)).weekday() < 5]
+
+
+def upn(serial: int) -> str:
+    """A valid UPN (check letter per spec/school-data.md) for school 8012000, issued 2015."""
+    digits = f"8012000015{serial:02d}"[:12].ljust(12, "0")
+    total = sum(position * int(char) for position, char in enumerate(digits, start=2))
+    return UPN_LETTERS[total % 23] + digits
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, object]]) -> None:
+    columns = list(rows[0])
+    placeholders = ", ".join("?" for _ in columns)
+    con.executemany(
+        f"insert into raw.{table} ({', '.join(columns)}) values ({placeholders})",
+        [[row[c] for c in columns] for row in rows],
+    )
+
+
+def load_school(con: duckdb.DuckDBPyConnection) -> None:
+    """Twelve year 6 pupils: five FSM, four Asian; P01 at exactly 10% absence (2 of 20
+    sessions ill)."""
+    warehouse.ensure_schema(con)
+    insert(con, "organisations", [{
+        "organisation_id": ORG, "name": "Oak Primary", "organisation_type": "school",
+        "contract_start": dt.date(2020, 9, 1), "mis_permission": "granted",
+        "share_with_trust": False,
+    }])
+    insert(con, "pupils", [{
+        "organisation_id": ORG, "pupil_id": pupil, "upn": upn(i), "forename": f"Child{i}",
+        "surname": "Example", "date_of_birth": dt.date(2013, 10, i), "gender": "FM"[i % 2],
+        "address": f"{i} High Street", "postcode": "AB1 2CD",
+        "email": f"child{i}@oak.example.org", "phone": None,
+        "ethnicity": "WBRI" if i <= 8 else "APKN", "first_language": "ENG" if i <= 8 else "URD",
+        "fsm_eligible": i <= 5, "sen_provision": "K" if i == 5 else "N", "year_group": "6",
+        "admission_date": dt.date(2018, 9, 3), "leaving_date": None,
+    } for i, pupil in enumerate(PUPILS, start=1)])
+    sessions = []
+    for pupil in PUPILS:
+        for day in SCHOOL_DAYS:
+            for session in ("AM", "PM"):
+                ill = pupil == "P01" and day == SCHOOL_DAYS[0]
+                mark = "I" if ill else ("/" if session == "AM" else "\\")
+                sessions.append({"organisation_id": ORG, "pupil_id": pupil, "session_date": day,
+                                 "session": session, "mark": mark})
+    # A code of the older set, before 19 August 2024: a holiday authorised by the school.
+    sessions.append({"organisation_id": ORG, "pupil_id": "P02",
+                     "session_date": dt.date(2024, 7, 1), "session": "AM", "mark": "H"})
+    insert(con, "attendance_sessions", sessions)
+    results = []
+    for i, pupil in enumerate(PUPILS, start=1):
+        results.append({"organisation_id": ORG, "pupil_id": pupil, "academic_year": "2022/23",
+                        "assessment": "MTC", "result": str(10 + i),
+                        "assessed_on": dt.date(2023, 6, 7)})
+        results.append({"organisation_id": ORG, "pupil_id": pupil, "academic_year": "2024/25",
+                        "assessment": "KS2_READ", "result": str(95 + i),
+                        "assessed_on": dt.date(2025, 5, 13)})
+    insert(con, "assessments", results)
+    insert(con, "sen_records", [{
+        "organisation_id": ORG, "pupil_id": "P05", "provision": "K", "primary_need": "SLCN",
+        "start_date": dt.date(2023, 9, 4), "end_date": None, "notes": "Speech therapy",
+    }])
+
+
+def anonymise(con: duckdb.DuckDBPyConnection, pupil_id: str) -> str:
+    """What a retention run does to a pupil (spec/retention-rules.md): identifiers cleared,
+    the MIS id replaced by a random surrogate, child rows re-keyed to it."""
+    surrogate = f"anon-{uuid.uuid4().hex}"
+    con.execute(
+        """update raw.pupils set pupil_id = ?, upn = null, forename = null, surname = null,
+               date_of_birth = null, address = null, postcode = null, email = null,
+               phone = null, anonymised_on = date '2026-09-01',
+               anonymised_by_rule_id = 'left_pupils_2_academic_years'
+           where organisation_id = ? and pupil_id = ?""",
+        [surrogate, ORG, pupil_id],
+    )
+    for table in ("attendance_sessions", "assessments", "sen_records"):
+        con.execute(f"update raw.{table} set pupil_id = ? where organisation_id = ? "
+                    "and pupil_id = ?", [surrogate, ORG, pupil_id])
+    return surrogate
+
+
+def read_tables(db: Path, schema: str) -> dict[str, list[tuple[object, ...]]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = ?", [schema]
+        ).fetchall()]
+        return {t: sorted(con.execute(f"select * from {schema}.{t}").fetchall(), key=repr)
+                for t in tables}
+    finally:
+        con.close()
+
+
+def read_keys(db: Path) -> dict[str, str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return dict(con.execute(
+            "select pupil_id, pupil_key from intermediate.int_pupil_keys").fetchall())
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    root = tmp_path_factory.mktemp("marts_build")
+    db = root / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(warehouse.DB_ENV, str(db))
+        env.setenv("DBT_TARGET_PATH", str(root / "target"))
+        env.setenv("DBT_LOG_PATH", str(root / "logs"))
+        # only tests whose every parent is selected: not the retention tests on stg_ models
+        env.setenv("DBT_INDIRECT_SELECTION", "cautious")
+        con = warehouse.connect()
+        load_school(con)
+        con.close()
+        first_exit = run_dbt_build(None, MARTS_SELECTION)
+        before = {"marts": read_tables(db, "marts"), "keys": read_keys(db)}
+        con = warehouse.connect()
+        surrogate = anonymise(con, ANONYMISED)
+        con.close()
+        second_exit = run_dbt_build(None, MARTS_SELECTION)
+        yield {
+            "root": root, "db": db, "first_exit": first_exit, "second_exit": second_exit,
+            "before": before, "surrogate": surrogate, "keys": read_keys(db),
+            "manifest": json.loads((root / "target" / "manifest.json").read_text()),
+        }
+
+
+def mart_row(db: Path, sql: str, params: list[object]) -> tuple[object, ...]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params).fetchone()
+    finally:
+        con.close()
+
+
+def test_marts_build_with_their_unit_and_data_tests(built: dict[str, object]) -> None:
+    assert built["first_exit"] == 0
+    assert built["second_exit"] == 0
+
+
+def test_a_pupil_at_exactly_ten_percent_absence_counts_as_persistently_absent(
+        built: dict[str, object]) -> None:
+    row = mart_row(
+        built["db"],
+        """select pupil_count, attendance_rate, authorised_absence_rate, overall_absence_rate,
+                  persistent_absence_rate, is_suppressed
+           from marts.fct_attendance_by_group
+           where organisation_id = ? and academic_year = '2024/25' and term = 'autumn'
+             and key_stage = 'all' and group_type = 'all'""",
+        [ORG],
+    )
+    # 2 absent sessions of 240: 0.8%; 1 pupil of 12 persistently absent: 8.3%
+    assert row == (12, 99.2, 0.8, 0.8, 8.3, False)
+
+
+def test_fsm_and_non_fsm_groups_are_published_when_both_are_large_enough(
+        built: dict[str, object]) -> None:
+    row = mart_row(
+        built["db"],
+        """select pupil_count, expected_standard_rate, high_standard_rate, average_score
+           from marts.fct_attainment_by_group
+           where organisation_id = ? and academic_year = '2024/25' and measure = 'ks2_reading'
+             and group_type = 'fsm' and group_value = 'not_fsm'""",
+        [ORG],
+    )
+    # P06-P12 scored 101..107: all at the expected standard, none at 110
+    assert row == (7, 100.0, 0.0, 104.0)
+
+
+def test_a_group_of_four_is_suppressed_and_its_complement_with_it(
+        built: dict[str, object]) -> None:
+    con = duckdb.connect(str(built["db"]), read_only=True)
+    try:
+        rows = con.execute(
+            """select group_value, pupil_count, attendance_rate, is_suppressed
+               from marts.fct_attendance_by_group
+               where organisation_id = ? and academic_year = '2024/25' and term = 'autumn'
+                 and key_stage = 'all' and group_type = 'ethnicity_major_group'
+               order by group_value""",
+            [ORG],
+        ).fetchall()
+    finally:
+        con.close()
+    # four Asian pupils: suppressed; the eight White pupils would give them away (12 - 8)
+    assert rows == [("Asian", None, None, True), ("White", None, None, True)]
+
+
+def test_anonymised_pupil_still_counts_in_every_mart(built: dict[str, object]) -> None:
+    assert built["before"]["marts"] == read_tables(built["db"], "marts")
+    assert mart_row(
+        built["db"],
+        """select pupil_count from marts.fct_progress_by_group
+           where organisation_id = ? and subject = 'reading' and group_type = 'all'""",
+        [ORG],
+    ) == (12,)
+
+
+def test_no_intermediate_relation_keeps_the_old_id_or_key(built: dict[str, object]) -> None:
+    old_key = built["before"]["keys"][ANONYMISED]
+    for table, rows in read_tables(built["db"], "intermediate").items():
+        values = {value for row in rows for value in row}
+        assert ANONYMISED not in values, table
+        assert old_key not in values, table
+
+
+def test_anonymised_pupil_gets_a_fresh_key_and_the_others_keep_theirs(
+        built: dict[str, object]) -> None:
+    before, after = built["before"]["keys"], built["keys"]
+    assert ANONYMISED not in after
+    assert after[built["surrogate"]] not in before.values()
+    assert {p: after[p] for p in PUPILS if p != ANONYMISED} == {
+        p: before[p] for p in PUPILS if p != ANONYMISED
+    }
+
+
+def test_marts_carry_no_pupil_key_or_id(built: dict[str, object]) -> None:
+    identifiers = set(built["keys"]) | set(built["keys"].values())
+    for table, rows in read_tables(built["db"], "marts").items():
+        assert not identifiers & {value for row in rows for value in row}, table
+    con = duckdb.connect(str(built["db"]), read_only=True)
+    try:
+        columns = {r[0] for r in con.execute(
+            "select column_name from duckdb_columns() where schema_name = 'marts'").fetchall()}
+    finally:
+        con.close()
+    assert not columns & {"pupil_key", "pupil_id", "upn"}
+
+
+def mart_nodes(manifest: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {node["name"]: node for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["fqn"][1] == "marts"}
+
+
+def test_every_mart_is_guarded_by_the_disclosure_and_lineage_tests(
+        built: dict[str, object]) -> None:
+    manifest = built["manifest"]
+    required = {"no_direct_identifier_lineage", "selects_only_from_intermediate",
+                "no_recoverable_suppressed_cells", "cells_respect_min_cell_size",
+                "unique_combination_of_columns"}
+    tests_by_model: dict[str, set[str]] = {}
+    # the value scans only see marts dbt builds before them: each mart must be named there
+    value_scans = {"assert_marts_hold_no_identifier_patterns", "assert_marts_hold_no_pupil_keys"}
+    scanned: dict[str, set[str]] = {name: set() for name in value_scans}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test":
+            continue
+        if node["name"] in value_scans:
+            scanned[node["name"]] = set(node["depends_on"]["nodes"])
+        metadata = node.get("test_metadata") or {}
+        for parent in node["depends_on"]["nodes"]:
+            tests_by_model.setdefault(parent, set()).add(metadata.get("name", ""))
+    marts = mart_nodes(manifest)
+    assert marts, "no marts in the manifest"
+    for name, node in marts.items():
+        assert required <= tests_by_model.get(node["unique_id"], set()), name
+        for scan, parents in scanned.items():
+            assert node["unique_id"] in parents, (scan, name)
+        assert node["config"]["contract"]["enforced"], name
+
+
+def test_every_mart_and_intermediate_model_and_column_is_described(
+        built: dict[str, object]) -> None:
+    con = duckdb.connect(str(built["db"]), read_only=True)
+    try:
+        built_columns = con.execute(
+            "select table_name, column_name from duckdb_columns() "
+            "where schema_name in ('marts', 'intermediate')").fetchall()
+    finally:
+        con.close()
+    nodes = {node["name"]: node for node in built["manifest"]["nodes"].values()
+             if node["resource_type"] == "model"}
+    for table, column in built_columns:
+        node = nodes[table]
+        assert node["description"].strip(), table
+        assert node["columns"].get(column, {}).get("description", "").strip(), (table, column)
+
+
+def test_exposures_name_the_dashboards_and_read_only_marts(built: dict[str, object]) -> None:
+    exposures = built["manifest"]["exposures"].values()
+    marts = {node["unique_id"] for node in mart_nodes(built["manifest"]).values()}
+    assert {e["name"] for e in exposures} >= {"attendance_dashboard", "attainment_dashboard"}
+    for exposure in exposures:
+        assert exposure["owner"]["name"]
+        assert set(exposure["depends_on"]["nodes"]) <= marts
+
+
+def test_published_analyst_file_holds_exactly_the_built_marts(
+        built: dict[str, object], tmp_path: Path) -> None:
+    result = publish_marts(built["db"], tmp_path / "analytics.duckdb")
+    assert set(result.tables) == set(mart_nodes(built["manifest"]))
+    con = duckdb.connect(str(result.analytics_db), read_only=True)
+    try:
+        schemas = {r[0] for r in con.execute(
+            "select distinct schema_name from duckdb_tables()").fetchall()}
+        with pytest.raises(duckdb.Error):
+            con.execute("delete from marts.fct_service_usage")
+    finally:
+        con.close()
+    assert schemas == {"marts"}
+
+
+def test_lineage_test_fails_a_mart_that_exposes_an_identifier(
+        built: dict[str, object], tmp_path: Path) -> None:
+    """A copy of the project with a leaking mart: a renamed postcode, a pupil key renamed to a
+    "cohort code", and a mart reading staging directly. The lineage tests and the value scans
+    must fail it (the real marts pass the same tests in the module's build)."""
+    project = tmp_path / "project"
+    for part in ("macros", "seeds", "models/staging", "models/intermediate", "models/marts",
+                 "tests/marts"):
+        shutil.copytree(warehouse.PROJECT_DIR / part, project / part)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(warehouse.PROJECT_DIR / name, project / name)
+    (project / "models/marts/fct_leak.sql").write_text(
+        "select pupils.postcode as postcode_district, keys.pupil_key as cohort_code,\n"
+        "    count(*) as pupil_count\n"
+        "from {{ ref('stg_pupils') }} as pupils\n"
+        "inner join {{ ref('int_pupil_keys') }} as keys on pupils.pupil_id = keys.pupil_id\n"
+        "group by all\n"
+    )
+    (project / "models/marts/_leak.yml").write_text(
+        "version: 2\nmodels:\n  - name: fct_leak\n    data_tests:\n"
+        "      - no_direct_identifier_lineage\n      - selects_only_from_intermediate\n"
+    )
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(built["db"], db)
+
+    def dbt(*args: str) -> str:
+        completed = subprocess.run(
+            [str(DBT_EXECUTABLE), *args, "--project-dir", str(project),
+             "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"),
+             "--log-path", str(tmp_path / "logs")],
+            env={**os.environ, warehouse.DB_ENV: str(db)},
+            capture_output=True, text=True, check=False,
+        )
+        return completed.stdout
+
+    leak_build = dbt("build", "--select", "fct_leak")
+    assert re.search(r"FAIL \d+ no_direct_identifier_lineage_fct_leak", leak_build)
+    assert re.search(r"FAIL 1 selects_only_from_intermediate_fct_leak", leak_build)
+    value_scans = dbt("test", "--select", "assert_marts_hold_no_pupil_keys",
+                      "assert_marts_hold_no_identifier_patterns")
+    assert re.search(r"FAIL \d+ assert_marts_hold_no_pupil_keys", value_scans)
+    assert re.search(r"FAIL \d+ assert_marts_hold_no_identifier_patterns", value_scans)
