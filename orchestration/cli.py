@@ -18,6 +18,11 @@ from orchestration.errors import TinyTrackerError
 COMMAND_MODULES = (
     "orchestration.commands.generate",
     "orchestration.commands.load",
+    "orchestration.commands.build",
+    "orchestration.commands.hold",
+    "orchestration.commands.retention",
+    "orchestration.commands.backup",
+    "orchestration.commands.publish",
 )
 
 

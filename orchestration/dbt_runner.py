@@ -34,10 +34,12 @@ def parse_as_of(value: str | dt.date | None) -> dt.date | None:
         ) from None
 
 
-def dbt_build_command(as_of: dt.date | None, select: Sequence[str] | None = None) -> list[str]:
+def dbt_build_command(as_of: dt.date | None, select: Sequence[str] | None = None,
+                      command_name: str = "build") -> list[str]:
     """The exact dbt command line (kept separate so it can be shown and tested)."""
     project = str(warehouse.PROJECT_DIR)
-    command = [str(DBT_EXECUTABLE), "build", "--profiles-dir", project, "--project-dir", project]
+    command = [str(DBT_EXECUTABLE), command_name, "--profiles-dir", project,
+               "--project-dir", project]
     if as_of is not None:
         command += ["--vars", json.dumps({"as_of": as_of.isoformat()})]
     if select:
@@ -47,6 +49,12 @@ def dbt_build_command(as_of: dt.date | None, select: Sequence[str] | None = None
 
 def run_dbt_build(as_of: str | dt.date | None = None, select: Sequence[str] | None = None) -> int:
     """Build (seeds, models, tests) for ``as_of``; returns dbt's exit code (0 = all passed)."""
+    return run_dbt(as_of, select, command="build")
+
+
+def run_dbt(as_of: str | dt.date | None = None, select: Sequence[str] | None = None,
+            command: str = "build") -> int:
+    """Run one dbt command (build, run, test) for ``as_of``; returns dbt's exit code."""
     as_of_date = parse_as_of(as_of)
     con = warehouse.connect()
     try:
@@ -57,6 +65,6 @@ def run_dbt_build(as_of: str | dt.date | None = None, select: Sequence[str] | No
     if not DBT_EXECUTABLE.exists():
         raise TinyTrackerError(f"dbt not found at {DBT_EXECUTABLE}: run `make setup` first")
     completed = subprocess.run(
-        dbt_build_command(as_of_date, select), env=env, cwd=warehouse.PROJECT_DIR, check=False
+        dbt_build_command(as_of_date, select, command), env=env, cwd=warehouse.PROJECT_DIR, check=False
     )
     return completed.returncode

@@ -52,13 +52,14 @@ def parse_as_of(value: object, con: duckdb.DuckDBPyConnection) -> dt.date:
         raise ValueError(f"as_of must be a date written YYYY-MM-DD, got {text!r}") from exc
 
 
-def key_expression(key_column: str) -> str:
+def key_expression(key_column: str, table_alias: str | None = None) -> str:
     """SQL for the value a mapping key selects on: a column, or a JSON member ``col.member``."""
+    prefix = f"{table_alias}." if table_alias else ""
     if "." in key_column:
         json_column, member = key_column.split(".", 1)
         # quarantined values are kept as given, so padding must not hide the subject
-        return f"trim(json_extract_string({json_column}, '$.{member}'))"
-    return key_column
+        return f"trim(json_extract_string({prefix}{json_column}, '$.{member}'))"
+    return f"{prefix}{key_column}"
 
 
 def table_row_counts(
