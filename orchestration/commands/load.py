@@ -1,0 +1,52 @@
+"""``tinytracker load DIR``: load one MIS extract folder into the warehouse."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from orchestration.errors import RefusedError
+from orchestration.loader import format_result, load_extract
+
+DESCRIPTION = """\
+Load one extract folder (CSV or Parquet files named after the landing contract's entities:
+organisations, pupils, pupil_contacts, attendance_sessions, assessments, sen_records,
+employees, reports, correspondence, setup_imports; any may be absent) into schema raw of the
+DuckDB warehouse (env TINYTRACKER_DB).
+
+Rows are upserted on the contract keys: loading the same extract twice changes nothing, a
+newer extract updates changed rows, and rows missing from an extract are kept. Rows that break
+the contract go to raw.quarantine with their file, line and rule; everything else loads.
+Subjects erased by a retention run are not loaded again.
+
+The whole load is one transaction: a missing folder, an unknown file, a wrong header, an empty
+or non-UTF-8 file fails it and nothing changes. Organisations whose MIS permission is revoked
+(in the warehouse or in the extract) get nothing stored; the load finishes for everyone else,
+lists them and exits with status 3.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "load",
+        help="load one MIS extract folder into the warehouse (schema raw)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("extract", metavar="DIR", type=Path, help="the extract folder")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = load_extract(args.extract)
+    print(format_result(result))
+    if result.refused_organisations:
+        names = ", ".join(
+            f"{org.organisation_id} ({org.name or 'no name'})"
+            for org in result.refused_organisations
+        )
+        raise RefusedError(
+            f"MIS permission revoked: nothing was loaded for {names}; everything else was "
+            "loaded (an extract cannot re-grant permission; that is a separate, deliberate step)."
+        )
+    return 0

@@ -1,0 +1,141 @@
+"""Write one checked file into the warehouse: quarantine rows, then upsert the clean ones.
+
+The upsert is a ``MERGE`` on the contract key (one per batch of organisations for a large
+file): a row whose values all equal the stored row is left alone (so a reload changes nothing,
+not even ``_load_id``), a changed row is updated, a new one inserted. Rows absent from the extract are never deleted (extracts may be
+partial), and the retention columns ``anonymised_on``/``anonymised_by_rule_id`` are never
+written by a load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from orchestration.contract import LandingFile
+from orchestration.loader.policy import FATE_KEEP
+from orchestration.loader.rules import s as text_column
+from orchestration.loader.sqltext import ident, literal
+
+MERGE_BATCH_ROWS = 5_000_000
+"""Files with more clean rows than this are merged a few organisations at a time."""
+STAGED_ORGANISATION = text_column("organisation_id")
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """What the MERGE did to one file's clean rows."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+def insert_quarantine(con: duckdb.DuckDBPyConnection, load_id: str, file_name: str,
+                      loaded_at_sql: str, column_count: int) -> tuple[int, int]:
+    """Quarantine rows that broke a rule and lines the CSV reader could not split.
+
+    Returns (rows that broke a rule, malformed lines).
+    """
+    columns = (
+        "load_id, file_name, line_number, rule, detail, organisation_id, raw_values, "
+        "quarantined_at"
+    )
+    broken = con.execute(f"""
+        insert into raw.quarantine ({columns})
+        select {literal(load_id)}, {literal(file_name)}, __tt_line, __tt_rule, __tt_detail,
+            __tt_org, __tt_raw, {loaded_at_sql}
+        from tt_broken
+    """).fetchone()[0]
+    malformed = con.execute(f"""
+        insert into raw.quarantine ({columns})
+        select {literal(load_id)}, {literal(file_name)}, __tt_line, 'malformed_row',
+            'malformed_row: the line cannot be read as the header''s {column_count} columns ('
+                || __tt_errors || ')',
+            __tt_org, __tt_raw, {loaded_at_sql}
+        from tt_malformed_fate
+        where __tt_fate = '{FATE_KEEP}'
+    """).fetchone()[0]
+    return int(broken), int(malformed)
+
+
+def merge_sql(landing_file: LandingFile, load_id: str, loaded_at_sql: str,
+              organisations: list[str] | None = None) -> str:
+    """``MERGE`` of the clean rows (``tt_clean``) into ``raw.<file>`` on the contract key.
+
+    With ``organisations``, only their rows (one batch of a large file).
+    """
+    columns = [*landing_file.column_names, "_extra"]
+    on = " and ".join(f"target.{ident(k)} = source.{ident(k)}" for k in landing_file.key)
+    non_key = [c for c in columns if c not in landing_file.key]
+    differs = " or ".join(
+        f"target.{ident(c)} is distinct from source.{ident(c)}" for c in non_key
+    ) or "false"
+    updates = ", ".join(f"{ident(c)} = source.{ident(c)}" for c in non_key)
+    bookkeeping = f"_load_id = {literal(load_id)}, _loaded_at = {loaded_at_sql}"
+    insert_columns = ", ".join(ident(c) for c in [*columns, "_load_id", "_loaded_at"])
+    insert_values = ", ".join(
+        [*(f"source.{ident(c)}" for c in columns), literal(load_id), loaded_at_sql]
+    )
+    selected = ", ".join(ident(c) for c in columns)
+    where = ""
+    if organisations is not None:
+        where = f" where organisation_id in ({', '.join(literal(o) for o in organisations)})"
+    return f"""
+        merge into raw.{landing_file.name} as target
+        using (select {selected} from tt_clean{where}) as source
+        on {on}
+        when matched and ({differs}) then update set {updates}, {bookkeeping}
+        when not matched then insert ({insert_columns}) values ({insert_values})
+    """
+
+
+def organisation_batches(con: duckdb.DuckDBPyConnection, batch_rows: int) -> list[list[str]]:
+    """Organisations grouped so each group has about ``batch_rows`` staged rows or fewer.
+
+    One MERGE over 38 million rows builds a hash table over all of them; merging a few
+    organisations at a time (the key starts with organisation_id, so batches never share a
+    key) needs a fraction of the memory and is no slower.
+    """
+    sizes = con.execute(
+        f"select {STAGED_ORGANISATION}, count(*) from tt_stage "
+        f"where {STAGED_ORGANISATION} is not null group by 1 order by 1"
+    ).fetchall()
+    batches: list[list[str]] = []
+    current: list[str] = []
+    current_rows = 0
+    for organisation, rows in sizes:
+        if current and current_rows + rows > batch_rows:
+            batches.append(current)
+            current, current_rows = [], 0
+        current.append(str(organisation))
+        current_rows += int(rows)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def upsert(con: duckdb.DuckDBPyConnection, landing_file: LandingFile, load_id: str,
+           loaded_at_sql: str, loadable: int) -> UpsertCounts:
+    """Run the MERGE (in organisation batches for a large file) and count what it did.
+
+    Nothing is deleted, so the table's growth is the number inserted; MERGE reports inserted
+    plus updated.
+    """
+    if loadable == 0:
+        return UpsertCounts(0, 0, 0)
+    table = f"raw.{landing_file.name}"
+    assert landing_file.key[0] == "organisation_id"  # batches must never split a key
+    before = con.execute(f"select count(*) from {table}").fetchone()[0]
+    batches: list[list[str] | None] = [None]
+    if loadable > MERGE_BATCH_ROWS:
+        batches = list(organisation_batches(con, MERGE_BATCH_ROWS))
+    changed = 0
+    for batch in batches:
+        result = con.execute(merge_sql(landing_file, load_id, loaded_at_sql, batch)).fetchone()
+        changed += int(result[0]) if result else 0
+    after = con.execute(f"select count(*) from {table}").fetchone()[0]
+    inserted = int(after - before)
+    updated = changed - inserted
+    return UpsertCounts(inserted, updated, loadable - inserted - updated)

@@ -1,0 +1,317 @@
+"""Decide every staged row's fate and check the kept ones, in a few set-based statements.
+
+For one staged file this builds:
+
+* ``tt_all`` (view): staged rows with a fate (keep, refused, suppressed);
+* ``tt_dups``: keys that occur more than once among the kept rows, with their lines;
+* ``tt_mark_in_force``: for each distinct (mark, session date), whether the code is in force;
+* ``tt_assess_map``: the assessment type each distinct ``assessment`` value matches;
+* ``tt_typed`` (view): kept rows with typed values;
+* ``tt_checked`` (view): the first rule each row breaks (null = none), all the details and the
+  raw values for the quarantine;
+* ``tt_broken``: the rows that break a rule (the quarantine's input, usually few);
+* ``tt_clean`` (view): typed rows that break nothing, under the contract's column names.
+
+The small helper tables turn what would be correlated lookups into equi-joins against a few
+hundred rows, and the big intermediate results stay views: materialising 38 million checked
+rows would cost gigabytes of memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from orchestration.loader.policy import FATE_KEEP, FATE_REFUSED, FATE_SUPPRESSED, fate_sql
+from orchestration.loader.rules import (
+    ASSESSMENT,
+    ASSESSMENT_CODES,
+    ASSESSMENT_MAX,
+    ASSESSMENT_MIN,
+    ASSESSMENT_PATTERN,
+    ATTENDANCE,
+    DUP_LINES,
+    KNOWN_ORG,
+    KNOWN_PUPIL,
+    MARK_IN_FORCE,
+    row_checks,
+    s,
+    t,
+    typed_sql,
+)
+from orchestration.loader.sqltext import ident, literal
+from orchestration.loader.stage import (
+    StagedFile,
+    naive_raw_values_sql,
+    naive_value,
+    raw_values_sql,
+)
+
+CHECK_OBJECTS = (
+    ("view", "tt_clean"),
+    ("table", "tt_broken"),
+    ("view", "tt_checked"),
+    ("view", "tt_typed"),
+    ("view", "tt_rows"),
+    ("view", "tt_all"),
+    ("table", "tt_malformed_fate"),
+    ("table", "tt_dups"),
+    ("table", "tt_mark_in_force"),
+    ("table", "tt_assess_map"),
+)
+
+
+@dataclass
+class FileCounts:
+    """Where the rows of one file went before the quarantine and the upsert."""
+
+    read: int = 0
+    refused: int = 0
+    suppressed: int = 0
+    kept: int = 0
+    """Staged rows that go on to validation (the malformed lines are not among them)."""
+    refused_by_organisation: dict[str, int] = field(default_factory=dict)
+
+
+def drop_checks(con: duckdb.DuckDBPyConnection) -> None:
+    for kind, name in CHECK_OBJECTS:
+        con.execute(f"drop {kind} if exists {name}")
+
+
+def check_file(con: duckdb.DuckDBPyConnection, staged: StagedFile,
+               suppressions: bool) -> FileCounts:
+    """Define ``tt_checked`` and ``tt_malformed_fate`` for one staged file; count the fates.
+
+    The previous file's objects must have been dropped (:func:`drop_checks`).
+    """
+    extract_file = staged.extract_file
+    landing_file = extract_file.contract
+    con.execute(
+        f"create temp view tt_all as select *, {fate_sql(landing_file, s, suppressions)} "
+        "as __tt_fate from tt_numbered"
+    )
+    con.execute(
+        "create temp view tt_rows as select * exclude (__tt_fate) from tt_all "
+        f"where __tt_fate = '{FATE_KEEP}'"
+    )
+    naive = naive_value(extract_file)
+    con.execute(
+        f"create temp table tt_malformed_fate as select *, "
+        f"{naive('organisation_id')} as __tt_org, "
+        f"{naive_raw_values_sql(extract_file)} as __tt_raw, "
+        f"{fate_sql(landing_file, naive, suppressions)} as __tt_fate from tt_malformed"
+    )
+
+    counts = FileCounts(read=staged.rows_read)
+    fates = con.execute(f"""
+        select __tt_fate, case when __tt_fate = '{FATE_REFUSED}' then org end, staged, count(*)
+        from (
+            select __tt_fate, {s('organisation_id')} as org, true as staged from tt_all
+            union all
+            select __tt_fate, __tt_org, false from tt_malformed_fate
+        )
+        group by all
+    """).fetchall()
+    for fate, org, is_staged, n in fates:
+        if fate == FATE_REFUSED:
+            counts.refused += n
+            counts.refused_by_organisation[org] = counts.refused_by_organisation.get(org, 0) + n
+        elif fate == FATE_SUPPRESSED:
+            counts.suppressed += n
+        elif is_staged:
+            counts.kept += n
+
+    _create_dups(con, staged)
+    if landing_file.name == ATTENDANCE[0]:
+        _create_mark_in_force(con, staged)
+    if landing_file.name == ASSESSMENT[0]:
+        _create_assessment_map(con)
+    create_checked(con, staged)
+    return counts
+
+
+def _create_dups(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+    """Keys present more than once (all copies are quarantined), with their lines.
+
+    Grouping 38 million four-part text keys needs gigabytes; grouping their 64-bit hashes needs
+    a fraction of it, and only the few rows whose hash repeats are then compared exactly.
+    """
+    key = [s(k) for k in staged.extract_file.contract.key]
+    columns = ", ".join(key)
+    key_hash = f"hash({columns})"
+    not_null = " and ".join(f"{k} is not null" for k in key)
+    join = " and ".join(f"r.{k} = d.{k}" for k in key)
+    con.execute(f"""
+        create temp table tt_dups as
+        with repeated_hashes as (
+            select {key_hash} as h from tt_rows where {not_null}
+            group by h having count(*) > 1
+        ),
+        candidates as (
+            select {columns}, __tt_line from tt_rows
+            where {not_null} and {key_hash} in (select h from repeated_hashes)
+        ),
+        duplicated as (
+            select {columns} from candidates group by all having count(*) > 1
+        )
+        select {', '.join(f'r.{k}' for k in key)},
+            string_agg(cast(r.__tt_line as varchar), ', ' order by r.__tt_line) as {DUP_LINES}
+        from candidates as r
+        join duplicated as d on {join}
+        group by all
+    """)
+
+
+def _create_mark_in_force(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+    """Whether each distinct (known mark, valid date) of the file is a code in force then."""
+    mark, day = ATTENDANCE[1], ATTENDANCE[2]
+    day_column = staged.extract_file.contract.column(day)
+    con.execute(f"""
+        create temp table tt_mark_in_force as
+        with pairs as (
+            select distinct {s(mark)}, {s(day)} from tt_rows
+        ),
+        typed_pairs as (
+            select {s(mark)} as mark, {s(day)} as day_text, {typed_sql(day_column)} as day
+            from pairs
+        )
+        select
+            p.mark as __tt_mk_mark,
+            p.day_text as __tt_mk_day,
+            bool_or(
+                (ac.valid_from is null or ac.valid_from <= p.day)
+                and (ac.valid_to is null or p.day <= ac.valid_to)
+            ) as {MARK_IN_FORCE}
+        from typed_pairs as p
+        join tt_attendance_codes as ac on ac.code = p.mark
+        where p.day is not null
+        group by all
+    """)
+
+
+def _create_assessment_map(con: duckdb.DuckDBPyConnection) -> None:
+    """The first assessment type whose pattern each distinct value matches (LIKE)."""
+    con.execute(f"""
+        create temp table tt_assess_map as
+        select
+            a.value as __tt_am_value,
+            p.assessment_pattern as {ASSESSMENT_PATTERN},
+            p.min_score as {ASSESSMENT_MIN},
+            p.max_score as {ASSESSMENT_MAX},
+            p.result_codes as {ASSESSMENT_CODES}
+        from (
+            select distinct {s(ASSESSMENT[1])} as value from tt_rows
+            where {s(ASSESSMENT[1])} is not null
+        ) as a
+        join tt_assessment_types as p on a.value like p.like_pattern escape '\\'
+        qualify row_number() over (partition by a.value order by p.pattern_order) = 1
+    """)
+
+
+def _outputs(staged: StagedFile) -> str:
+    """Contract columns typed, under their contract names, then ``_extra``."""
+    extract_file = staged.extract_file
+    outputs = [
+        f"{t(c.name) if c.type != 'text' else s(c.name)} as {ident(c.name)}"
+        for c in extract_file.contract.columns
+    ]
+    extras = extract_file.extra_columns
+    extra_json = (
+        "json_object(" + ", ".join(f"{literal(c)}, {ident(c)}" for c in extras) + ")"
+        if extras else "null::json"
+    )
+    return ", ".join([*outputs, f"{extra_json} as _extra"])
+
+
+def create_checked(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+    """Views ``tt_typed``, ``tt_checked`` and ``tt_clean``; table ``tt_broken``.
+
+    ``tt_broken`` holds only the rows that break a rule (few), so the upsert reads the clean
+    rows as ``tt_typed`` minus ``tt_broken`` without evaluating the joins and rules again.
+    """
+    extract_file = staged.extract_file
+    landing_file = extract_file.contract
+    typed = [
+        f"{typed_sql(c)} as {t(c.name)}" for c in landing_file.columns if c.type != "text"
+    ]
+    con.execute(
+        f"create temp view tt_typed as select *{''.join(', ' + x for x in typed)} from tt_rows"
+    )
+    con.execute(checked_sql(staged))
+    con.execute(
+        "create temp table tt_broken as select __tt_line, __tt_rule, __tt_detail, __tt_raw, "
+        "__tt_org from tt_checked where __tt_rule is not null"
+    )
+    con.execute(
+        f"create temp view tt_clean as select {_outputs(staged)} from tt_typed "
+        "anti join tt_broken on tt_broken.__tt_line = tt_typed.__tt_line"
+    )
+
+
+def checked_sql(staged: StagedFile) -> str:
+    """``create temp view tt_checked``: first rule broken, details and raw values per row."""
+    extract_file = staged.extract_file
+    landing_file = extract_file.contract
+    key = [s(k) for k in landing_file.key]
+    org = s("organisation_id")
+
+    joins = ["left join tt_dups as d on " + " and ".join(f"d.{k} = typed.{k}" for k in key)]
+    joined_columns = [f"d.{DUP_LINES}"]
+    if landing_file.name != "organisations":
+        joins.append(
+            f"left join (select distinct organisation_id as {KNOWN_ORG} from raw.organisations)"
+            f" as o on o.{KNOWN_ORG} = typed.{org}"
+        )
+        joined_columns.append(f"o.{KNOWN_ORG}")
+    if landing_file.pupil_column is not None:
+        joins.append(
+            f"left join (select distinct organisation_id as __tt_pupil_org, pupil_id as "
+            f"{KNOWN_PUPIL} from raw.pupils) as p on p.__tt_pupil_org = typed.{org} "
+            f"and p.{KNOWN_PUPIL} = typed.{s(landing_file.pupil_column)}"
+        )
+        joined_columns.append(f"p.{KNOWN_PUPIL}")
+    if landing_file.name == ATTENDANCE[0]:
+        joins.append(
+            f"left join tt_mark_in_force as mk on mk.__tt_mk_mark = typed.{s(ATTENDANCE[1])} "
+            f"and mk.__tt_mk_day = typed.{s(ATTENDANCE[2])}"
+        )
+        joined_columns.append(f"mk.{MARK_IN_FORCE}")
+    if landing_file.name == ASSESSMENT[0]:
+        joins.append(
+            f"left join tt_assess_map as m on m.__tt_am_value = typed.{s(ASSESSMENT[1])}"
+        )
+        joined_columns += [
+            f"m.{c}"
+            for c in (ASSESSMENT_PATTERN, ASSESSMENT_MIN, ASSESSMENT_MAX, ASSESSMENT_CODES)
+        ]
+
+    checks = row_checks(landing_file)
+    flags = [f"coalesce({check.condition}, false) as __tt_f{i}" for i, check in enumerate(checks)]
+    first_rule = " ".join(
+        f"when __tt_f{i} then {literal(check.rule)}" for i, check in enumerate(checks)
+    )
+    details = ", ".join(
+        f"case when __tt_f{i} then {literal(check.rule + ': ')} || {check.detail} end"
+        for i, check in enumerate(checks)
+    )
+    any_flag = " or ".join(f"__tt_f{i}" for i in range(len(checks)))
+
+    return f"""
+        create temp view tt_checked as
+        with joined as (
+            select typed.*, {', '.join(joined_columns)}
+            from tt_typed as typed
+            {' '.join(joins)}
+        ),
+        flagged as (
+            select *, {', '.join(flags)} from joined
+        )
+        select
+            __tt_line,
+            case {first_rule} end as __tt_rule,
+            case when {any_flag} then concat_ws('; ', {details}) end as __tt_detail,
+            case when {any_flag} then {raw_values_sql(extract_file)} end as __tt_raw,
+            {org} as __tt_org
+        from flagged
+    """

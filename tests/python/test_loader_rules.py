@@ -1,0 +1,392 @@
+"""Loader validation: every quarantine rule, with its line, while the good rows still load."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+from extract_builder import ExtractBuilder, db, extract, query  # noqa: F401 - fixtures
+
+from orchestration.contract import QUARANTINE_RULES
+from orchestration.loader import LoadResult, lines, load_extract
+from orchestration.loader.reference import create_reference
+from orchestration.upn import is_valid_upn
+
+VALID_UPNS = ["B801200005001", "H801200001001", "G80120000101A", "X00180001701A",
+              "A950000178301", "P207000016049"]
+INVALID_UPNS = ["A801200005001", "Z801200001001", "R247962919251", "Q207000016049",
+                "G80120000101S"]
+
+
+def quarantine(db_path: Path) -> list[tuple]:
+    return query(db_path, "select file_name, line_number, rule, detail, organisation_id, "
+                          "raw_values from raw.quarantine order by file_name, line_number")
+
+
+def fresh_key(file: str, index: int) -> dict[str, str]:
+    """Key values that no other row has, so each case's row is not a duplicate of another."""
+    n = 100 + index
+    return {
+        "organisations": {"organisation_id": f"ORG{n}"},
+        "pupils": {"pupil_id": f"Q{n}"},
+        "pupil_contacts": {"contact_id": f"C{n}"},
+        "attendance_sessions": {"pupil_id": f"P{index + 2}"},
+        "assessments": {"pupil_id": f"P{index + 2}"},
+        "sen_records": {"pupil_id": f"P{index + 2}"},
+        "employees": {"employee_id": f"E{n}"},
+        "reports": {"report_id": f"R{n}"},
+        "correspondence": {"correspondence_id": f"M{n}"},
+        "setup_imports": {"row_number": str(n)},
+    }[file]
+
+
+# (file, values of the bad row, rule, words the detail must contain)
+RULE_CASES = [
+    ("pupils", {"pupil_id": ""}, "missing_required", "pupil_id is empty"),
+    ("attendance_sessions", {"mark": " "}, "missing_required", "mark is empty"),
+    ("pupils", {"date_of_birth": "2015-02-30"}, "bad_date", "date_of_birth '2015-02-30'"),
+    ("pupils", {"date_of_birth": "01/05/2015"}, "bad_date", "date_of_birth '01/05/2015'"),
+    ("pupils", {"date_of_birth": "2015-5-1"}, "bad_date", "date_of_birth '2015-5-1'"),
+    ("pupils", {"admission_date": "1899-12-31"}, "bad_date", "admission_date '1899-12-31'"),
+    ("pupils", {"leaving_date": "2101-01-01"}, "bad_date", "leaving_date '2101-01-01'"),
+    ("pupils", {"fsm_eligible": "yes"}, "bad_boolean", "fsm_eligible 'yes' is not true or false"),
+    ("organisations", {"share_with_trust": "TRUE"}, "bad_boolean",
+     "share_with_trust 'TRUE'"),
+    ("pupil_contacts", {"priority": "0"}, "bad_integer",
+     "priority '0' is not a positive integer"),
+    ("pupil_contacts", {"priority": "first"}, "bad_integer",
+     "priority 'first'"),
+    ("setup_imports", {"row_number": "1.5"}, "bad_integer", "row_number '1.5' is not an integer"),
+    ("pupils", {"gender": "X"}, "unknown_code", "gender 'X' is not a code of value set gender"),
+    ("pupils", {"ethnicity": "WXYZ"}, "unknown_code", "ethnicity 'WXYZ'"),
+    ("pupils", {"first_language": "XXX"}, "unknown_code", "first_language 'XXX'"),
+    ("pupils", {"year_group": "14"}, "unknown_code", "year_group '14'"),
+    ("pupils", {"sen_provision": "S"}, "unknown_code", "sen_provision 'S'"),
+    ("sen_records", {"provision": "N"}, "unknown_code", "provision 'N'"),
+    ("sen_records", {"primary_need": "XYZ", "start_date": "2024-01-01"}, "unknown_code",
+     "primary_need 'XYZ'"),
+    ("attendance_sessions", {"session": "EV"}, "unknown_code", "session 'EV'"),
+    ("attendance_sessions", {"mark": "ZZ"}, "unknown_code", "mark 'ZZ'"),
+    ("assessments", {"assessment": "KS9_READ"}, "unknown_code", "assessment 'KS9_READ'"),
+    ("assessments", {"assessment": "EYFSPXE01", "result": "1"}, "unknown_code",
+     "assessment 'EYFSPXE01'"),
+    ("employees", {"teaching_status": "teacher"}, "unknown_code", "teaching_status 'teacher'"),
+    ("correspondence", {"channel": "fax"}, "unknown_code", "channel 'fax'"),
+    ("correspondence", {"subject_kind": "parent"}, "unknown_code", "subject_kind 'parent'"),
+    ("organisations", {"organisation_type": "academy"},
+     "unknown_code", "organisation_type 'academy'"),
+    ("pupils", {"upn": "A801200005001"}, "bad_upn",
+     "upn 'A801200005001' has check letter A, expected B"),
+    ("pupils", {"upn": "B80120000500"}, "bad_upn", "is not a UPN"),
+    ("attendance_sessions", {"session_date": "2024-09-03", "mark": "H"},
+     "mark_not_valid_on_date", "mark 'H' is not an attendance code in force on 2024-09-03"),
+    ("assessments", {"assessment": "KS2_READ", "result": "121"}, "bad_assessment_result",
+     "result '121' is not valid for KS2_READ (a score 80-120, a code A|B|T|M|Q|U)"),
+    ("assessments", {"assessment": "MTC", "result": "26"}, "bad_assessment_result",
+     "result '26'"),
+    ("assessments", {"assessment": "KS2_WRITING_TA", "result": "EXP"}, "bad_assessment_result",
+     "result 'EXP' is not valid for KS2_WRITING_TA (a code GDS|EXS|WTS|PK1"),
+    ("assessments", {"assessment": "GCSE_MATHS", "result": "10"}, "bad_assessment_result",
+     "result '10' is not valid for GCSE_MATHS"),
+    ("assessments", {"academic_year": "2024/26"}, "bad_academic_year",
+     "academic_year '2024/26' is not an academic year YYYY/YY"),
+    ("assessments", {"academic_year": "2024-25"}, "bad_academic_year", "'2024-25'"),
+    ("pupils", {"admission_date": "2019-09-01", "leaving_date": "2019-07-20"},
+     "dates_out_of_order", "leaving_date 2019-07-20 is before admission_date 2019-09-01"),
+    ("pupils", {"date_of_birth": "2020-01-01"}, "dates_out_of_order",
+     "admission_date 2019-09-01 is before date_of_birth 2020-01-01"),
+    ("organisations", {"contract_start": "2022-01-01", "contract_end": "2021-01-01"},
+     "dates_out_of_order", "contract_end 2021-01-01 is before contract_start 2022-01-01"),
+    ("sen_records", {"start_date": "2024-01-01", "end_date": "2023-01-01"},
+     "dates_out_of_order", "end_date 2023-01-01 is before start_date 2024-01-01"),
+    ("employees", {"start_date": "2024-01-01", "leaving_date": "2023-12-31"},
+     "dates_out_of_order", "leaving_date"),
+    ("setup_imports", {"received_on": "2019-08-05"}, "dates_out_of_order",
+     "processed_on 2019-08-02 is before received_on 2019-08-05"),
+    ("pupils", {"organisation_id": "ORG9"}, "unknown_organisation",
+     "organisation_id 'ORG9' has no valid organisations row"),
+    ("employees", {"organisation_id": "ORG9"}, "unknown_organisation", "'ORG9'"),
+    ("attendance_sessions", {"pupil_id": "P99"}, "orphan_pupil",
+     "pupil_id 'P99' is not a pupil of organisation 'ORG1'"),
+    ("pupil_contacts", {"pupil_id": "P99"}, "orphan_pupil", "'P99'"),
+    ("reports", {"pupil_id": "P99"}, "orphan_pupil", "'P99'"),
+    ("sen_records", {"pupil_id": "P99"}, "orphan_pupil", "'P99'"),
+    ("assessments", {"pupil_id": "P99"}, "orphan_pupil", "'P99'"),
+]
+
+
+@dataclass(frozen=True)
+class RulesLoad:
+    """One extract holding every case's bad row next to valid rows, loaded once."""
+
+    db: Path
+    result: LoadResult
+    good_rows: dict[str, int]
+    lines: list[int]
+    quarantined: dict[tuple[str, int], tuple[str, str]]
+
+
+@pytest.fixture(scope="module")
+def rules_load(tmp_path_factory: pytest.TempPathFactory) -> RulesLoad:
+    folder = tmp_path_factory.mktemp("rules")
+    builder = ExtractBuilder(folder / "extract")
+    builder.school(pupils=len(RULE_CASES) + 2)
+    good_rows = {file: len(rows) for file, rows in builder.rows.items()}
+    lines = [
+        builder.add(file, **{**fresh_key(file, index), **values})
+        for index, (file, values, _, _) in enumerate(RULE_CASES)
+    ]
+    db_path = folder / "warehouse.duckdb"
+    result = load_extract(builder.write(), db_path)
+    quarantined = {(r[0], r[1]): (r[2], r[3]) for r in quarantine(db_path)}
+    return RulesLoad(db_path, result, good_rows, lines, quarantined)
+
+
+@pytest.mark.parametrize(
+    ("index", "file", "rule", "detail"),
+    [(i, c[0], c[2], c[3]) for i, c in enumerate(RULE_CASES)],
+    ids=[f"{c[2]}-{c[0]}-{i}" for i, c in enumerate(RULE_CASES)],
+)
+def test_a_row_breaking_a_rule_is_quarantined_with_its_line_and_the_good_rows_load(
+        rules_load: RulesLoad, index: int, file: str, rule: str, detail: str) -> None:
+    line = rules_load.lines[index]
+    got_rule, got_detail = rules_load.quarantined[(f"{file}.csv", line)]
+    assert got_rule == rule
+    assert detail in got_detail
+    loaded = query(rules_load.db, f"select count(*) from raw.{file}")[0][0]
+    assert loaded == rules_load.good_rows[file] == rules_load.result.file(file).inserted
+
+
+def test_only_the_bad_rows_are_quarantined(rules_load: RulesLoad) -> None:
+    assert len(rules_load.quarantined) == len(RULE_CASES)
+    assert rules_load.result.total("quarantined") == len(RULE_CASES)
+
+
+def test_every_quarantine_rule_has_a_test() -> None:
+    tested = {case[2] for case in RULE_CASES} | {"duplicate_key", "malformed_row"}
+    assert tested == set(QUARANTINE_RULES)
+
+
+def test_every_copy_of_a_duplicate_key_is_quarantined(db: Path, extract: ExtractBuilder) -> None:
+    extract.school(pupils=3, files=("attendance_sessions",))
+    first = extract.add("attendance_sessions", pupil_id="P2", mark="/")
+    extract.add("attendance_sessions", pupil_id="P3")
+    second = extract.add("attendance_sessions", pupil_id=" P2 ", mark="L")
+    load_extract(extract.write())
+
+    rows = quarantine(db)
+    assert [(r[1], r[2]) for r in rows] == [(first, "duplicate_key"), (second, "duplicate_key")]
+    assert f"on lines {first}, {second}" in rows[0][3]
+    assert query(db, "select pupil_id from raw.attendance_sessions order by 1") == [
+        ("P1",), ("P3",)]
+
+
+def test_a_truncated_last_line_is_quarantined_as_malformed_with_its_line(
+        db: Path, extract: ExtractBuilder) -> None:
+    extract.school(files=("attendance_sessions",))
+    text = extract.csv_text("attendance_sessions") + "ORG1,P2,2024-09-0"
+    extract.write()
+    extract.write_raw("attendance_sessions.csv", text)
+    result = load_extract(extract.folder)
+
+    rows = quarantine(db)
+    assert [(r[0], r[1], r[2], r[4]) for r in rows] == [
+        ("attendance_sessions.csv", 3, "malformed_row", "ORG1")]
+    assert "5 columns" in rows[0][3]
+    raw = json.loads(rows[0][5])
+    assert raw["_raw_line"] == "ORG1,P2,2024-09-0"
+    assert raw["pupil_id"] == "P2"  # named, so retention can find it by its subject
+    assert result.file("attendance_sessions").read == 2
+    assert result.file("attendance_sessions").inserted == 1
+
+
+@pytest.mark.parametrize("case_limit", [lines.MAX_CASE_THRESHOLDS, 0],
+                         ids=["case-expressions", "asof-joins"])
+def test_lines_count_blank_lines_quoted_newlines_and_malformed_lines(
+        db: Path, extract: ExtractBuilder, monkeypatch: pytest.MonkeyPatch,
+        case_limit: int) -> None:
+    monkeypatch.setattr(lines, "MAX_CASE_THRESHOLDS", case_limit)
+    extract.school(pupils=4, files=())
+    extract.write()
+    extract.write_raw("pupil_contacts.csv", (
+        "organisation_id,contact_id,pupil_id,forename,surname,relationship,email,phone,"
+        "address,priority\n"
+        'ORG1,C1,P1,Mary,Lovelace,Mother,,,"1 High Street\nSometown",1\n'  # lines 2-3
+        "\n"                                                                # line 4, blank
+        "ORG1,C2,P2,Tom,Lovelace\n"                                          # line 5, short
+        'ORG1,C3,P3,Ann,"Smith\nJones",Aunt,,,,0\n'                          # lines 6-7
+        "\n"                                                                 # line 8, blank
+        "ORG1,C4,P99,Bob,Brown,Uncle,,,,2\n"                                 # line 9
+        "ORG1,C5,P4,Sue,Brown,Carer,,,,3\n"                                  # line 10
+    ))
+    result = load_extract(extract.folder)
+
+    assert [(r[1], r[2]) for r in quarantine(db)] == [
+        (5, "malformed_row"), (6, "bad_integer"), (9, "orphan_pupil")]
+    assert query(db, "select contact_id, address from raw.pupil_contacts order by 1") == [
+        ("C1", "1 High Street\nSometown"), ("C5", None)]
+    assert result.file("pupil_contacts").read == 5
+
+
+def test_a_row_is_quarantined_under_its_first_rule_with_every_rule_in_the_detail(
+        db: Path, extract: ExtractBuilder) -> None:
+    extract.school(files=())
+    extract.add("attendance_sessions", pupil_id="P77", session_date="2024-9-2", mark="ZZ")
+    load_extract(extract.write())
+
+    (row,) = quarantine(db)
+    assert row[2] == "bad_date"
+    assert row[3].split("; ") == [
+        "bad_date: session_date '2024-9-2' is not a date YYYY-MM-DD between 1900-01-01 and "
+        "2100-12-31",
+        "unknown_code: mark 'ZZ' is not a code of value set attendance_code",
+        "orphan_pupil: pupil_id 'P77' is not a pupil of organisation 'ORG1'",
+    ]
+
+
+def test_quarantine_keeps_the_raw_values_as_given(db: Path, extract: ExtractBuilder) -> None:
+    extract.school(files=())
+    extract.add("pupils", pupil_id=" P5 ", forename="  Zed ", gender="Q", house="Blue")
+    load_extract(extract.write())
+
+    (row,) = quarantine(db)
+    raw = json.loads(row[5])
+    assert raw["pupil_id"] == " P5 "
+    assert raw["forename"] == "  Zed "
+    assert raw["house"] == "Blue"
+    assert raw["email"] is None
+    assert row[4] == "ORG1"
+
+
+MARK_CASES = [
+    ("H", "2024-08-16", True),
+    ("H", "2024-08-18", True),
+    ("H", "2024-08-19", False),
+    ("H", "2024-09-02", False),
+    ("K", "2024-08-16", False),
+    ("K", "2024-08-19", True),
+    ("J1", "2024-09-02", True),
+    ("J", "2024-09-02", False),
+    ("Y", "2023-10-02", True),
+    ("Y1", "2023-10-02", False),
+    ("/", "2019-10-02", True),
+]
+
+
+def test_an_attendance_mark_must_be_in_force_on_its_session_date(
+        db: Path, extract: ExtractBuilder) -> None:
+    extract.add("organisations")
+    lines = {}
+    for n, (mark, day, loads) in enumerate(MARK_CASES):
+        extract.add("pupils", pupil_id=f"P{n}")
+        line = extract.add("attendance_sessions", pupil_id=f"P{n}", session_date=day, mark=mark)
+        lines[line] = (mark, day, loads)
+    load_extract(extract.write())
+
+    quarantined = {r[1]: r[2] for r in quarantine(db)}
+    for line, (mark, day, loads) in lines.items():
+        assert quarantined.get(line) == (None if loads else "mark_not_valid_on_date"), (mark, day)
+    loaded = query(db, "select mark, cast(session_date as varchar) from raw.attendance_sessions")
+    assert sorted(loaded) == sorted((m, d) for m, d, loads in MARK_CASES if loads)
+
+
+VALID_RESULTS = [
+    ("EYFSP_E01", "1"), ("EYFSP_E17", "2"), ("PHONICS", "0"), ("PHONICS", "40"), ("MTC", "25"),
+    ("KS2_READ", "80"), ("KS2_MATHS", "120"), ("KS2_GPS", "A"), ("KS2_READ", "U"),
+    ("KS2_WRITING_TA", "GDS"), ("KS2_WRITING_TA", "PK6"), ("GCSE_MATHS", "9"),
+    ("GCSE_ENGLISH_LANGUAGE", "U"),
+]
+
+
+def test_valid_assessment_results_load(db: Path, extract: ExtractBuilder) -> None:
+    extract.add("organisations")
+    extract.add("pupils")
+    for year, (assessment, result) in enumerate(VALID_RESULTS, start=2000):
+        extract.add("assessments", assessment=assessment, result=result,
+                    academic_year=f"{year}/{(year + 1) % 100:02d}")
+    loaded = load_extract(extract.write())
+    assert quarantine(db) == []
+    assert loaded.file("assessments").inserted == len(VALID_RESULTS)
+
+
+def test_the_upn_check_follows_every_example_of_school_data_md() -> None:
+    con = duckdb.connect()
+    create_reference(con)
+    for upn in VALID_UPNS + INVALID_UPNS:
+        assert con.execute("select tt_is_valid_upn(?)", [upn]).fetchone()[0] == (
+            upn in VALID_UPNS), upn
+
+
+def test_the_sql_upn_check_agrees_with_the_python_one() -> None:
+    rng = random.Random(7)
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    samples = []
+    for _ in range(3000):
+        body = "".join(rng.choice("0123456789") for _ in range(11))
+        body += rng.choice("0123456789" + letters)
+        samples.append(rng.choice(letters) + body)
+    con = duckdb.connect()
+    create_reference(con)
+    got = dict(con.execute(
+        "select u, tt_is_valid_upn(u) from unnest(?::varchar[]) as t(u)", [samples]
+    ).fetchall())
+    assert got == {u: is_valid_upn(u) for u in samples}
+    assert any(got.values()) and not all(got.values())
+
+
+def test_pupils_with_every_valid_example_upn_load_and_the_invalid_ones_do_not(
+        db: Path, extract: ExtractBuilder) -> None:
+    extract.add("organisations")
+    for n, upn in enumerate(VALID_UPNS + INVALID_UPNS):
+        extract.add("pupils", pupil_id=f"P{n}", upn=upn)
+    load_extract(extract.write())
+    assert {r[0] for r in query(db, "select upn from raw.pupils")} == set(VALID_UPNS)
+    assert sorted(json.loads(r[5])["upn"] for r in quarantine(db)) == sorted(INVALID_UPNS)
+
+
+def test_values_are_typed_trimmed_and_extra_columns_kept(db: Path,
+                                                         extract: ExtractBuilder) -> None:
+    extract.add("organisations", name="  Oak Primary  ", share_with_trust="true",
+                contract_start="2020-09-01")
+    extract.add("pupils", forename=" Ada ", email="", fsm_eligible="true", house="Blue",
+                tutor=" Mr X ")
+    load_extract(extract.write())
+
+    assert query(db, "select name, share_with_trust, contract_start, _extra "
+                     "from raw.organisations") == [
+        ("Oak Primary", True, dt.date(2020, 9, 1), None)]
+    forename, email, fsm, extra = query(
+        db, "select forename, email, fsm_eligible, _extra from raw.pupils")[0]
+    assert (forename, email, fsm) == ("Ada", None, True)
+    assert json.loads(extra) == {"house": "Blue", "tutor": " Mr X "}
+
+
+def test_a_pupil_already_in_the_warehouse_is_not_an_orphan(db: Path,
+                                                           extract: ExtractBuilder,
+                                                           tmp_path: Path) -> None:
+    extract.add("organisations")
+    extract.add("pupils")
+    load_extract(extract.write())
+
+    later = ExtractBuilder(tmp_path / "later")
+    later.add("attendance_sessions")
+    later.add("attendance_sessions", pupil_id="P2")
+    result = load_extract(later.write())
+
+    assert result.file("attendance_sessions").inserted == 1
+    assert [(r[1], r[2]) for r in quarantine(db)] == [(3, "orphan_pupil")]
+
+
+def test_children_of_a_quarantined_pupil_are_orphans(db: Path,
+                                                     extract: ExtractBuilder) -> None:
+    extract.add("organisations")
+    extract.add("pupils", gender="X")
+    extract.add("attendance_sessions")
+    load_extract(extract.write())
+    assert [(r[0], r[2]) for r in quarantine(db)] == [
+        ("attendance_sessions.csv", "orphan_pupil"), ("pupils.csv", "unknown_code")]
