@@ -22,6 +22,11 @@ MERGE_BATCH_ROWS = 5_000_000
 """Files with more clean rows than this are merged a few organisations at a time."""
 STAGED_ORGANISATION = text_column("organisation_id")
 
+# Dates an organisation can set outside the extract (``tinytracker organisation
+# request-anonymisation``): an extract may bring the request forward but never clears or
+# postpones it, so a customer's request cannot be undone by the next MIS sync.
+KEEP_EARLIEST: dict[str, tuple[str, ...]] = {"organisations": ("anonymise_requested_on",)}
+
 
 @dataclass(frozen=True)
 class UpsertCounts:
@@ -69,10 +74,17 @@ def merge_sql(landing_file: LandingFile, load_id: str, loaded_at_sql: str,
     columns = [*landing_file.column_names, "_extra"]
     on = " and ".join(f"target.{ident(k)} = source.{ident(k)}" for k in landing_file.key)
     non_key = [c for c in columns if c not in landing_file.key]
+    keep_earliest = KEEP_EARLIEST.get(landing_file.name, ())
+
+    def incoming(column: str) -> str:
+        if column in keep_earliest:
+            return f"least(source.{ident(column)}, target.{ident(column)})"  # least skips nulls
+        return f"source.{ident(column)}"
+
     differs = " or ".join(
-        f"target.{ident(c)} is distinct from source.{ident(c)}" for c in non_key
+        f"target.{ident(c)} is distinct from {incoming(c)}" for c in non_key
     ) or "false"
-    updates = ", ".join(f"{ident(c)} = source.{ident(c)}" for c in non_key)
+    updates = ", ".join(f"{ident(c)} = {incoming(c)}" for c in non_key)
     bookkeeping = f"_load_id = {literal(load_id)}, _loaded_at = {loaded_at_sql}"
     insert_columns = ", ".join(ident(c) for c in [*columns, "_load_id", "_loaded_at"])
     insert_values = ", ".join(

@@ -351,3 +351,17 @@ def test_a_load_with_suppressions_and_no_secret_fails_and_changes_nothing(
 def test_every_suppressed_subject_column_is_a_contract_column() -> None:
     check_subject_columns()
     assert set(SUPPRESSION_SUBJECTS) == {f.name for f in LANDING_FILES}
+
+
+def test_an_extract_never_clears_or_postpones_an_anonymisation_request(
+        db: Path, extract: ExtractBuilder, tmp_path: Path) -> None:
+    extract.school(pupils=1, files=(), anonymise_requested_on="2025-09-01")
+    load_extract(extract.write())
+
+    for n, (incoming, kept) in enumerate([("", "2025-09-01"), ("2025-12-01", "2025-09-01"),
+                                          ("2025-08-15", "2025-08-15")]):
+        newer = ExtractBuilder(tmp_path / f"newer{n}")
+        newer.add("organisations", anonymise_requested_on=incoming)
+        load_extract(newer.write())
+        assert query(db, "select anonymise_requested_on from raw.organisations") == [
+            (dt.date.fromisoformat(kept),)], f"extract with {incoming!r}"
