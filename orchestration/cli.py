@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "orchestration.commands.hold",
     "orchestration.commands.retention",
     "orchestration.commands.backup",
+    "orchestration.commands.report",
     "orchestration.commands.publish",
 )
 

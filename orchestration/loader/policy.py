@@ -31,6 +31,13 @@ SUPPRESSION_SUBJECTS: dict[str, tuple[tuple[str, str], ...]] = {
     "setup_imports": (("setup_import", "import_id"),),
 }
 
+# References to another subject inside a row that is itself kept: a report stays when its
+# author is anonymised, but the author id it carries must become the author's surrogate, or a
+# reload would point the report back at the erased MIS id (file -> (kind, column)).
+REKEYED_REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "reports": (("employee", "author_employee_id"),),
+}
+
 FATE_KEEP = "keep"
 FATE_REFUSED = "refused"
 FATE_SUPPRESSED = "suppressed"
@@ -156,3 +163,26 @@ def check_subject_columns() -> None:
         for _, column in subjects:
             if column not in columns:
                 raise AssertionError(f"{file_name}.{column} is not a contract column")
+
+
+def rekeyed_reference_sql(con: duckdb.DuckDBPyConnection, landing_file: LandingFile,
+                          column: str, value: str, org: str) -> str:
+    """SQL for a reference column: the erased subject's surrogate if it was erased, else as given.
+
+    Needs the secret bound (``prepare_suppressions``) when there are suppressions of the kind.
+    """
+    for kind, reference in REKEYED_REFERENCES.get(landing_file.name, ()):
+        if reference != column:
+            continue
+        suppressed = con.execute(
+            "select count(*) from audit.erasure_suppressions where subject_kind = ?", [kind]
+        ).fetchone()[0]
+        if not suppressed:
+            return value
+        token = subject_token_sql(literal(kind), org, value)
+        return (
+            f"coalesce((select erased.surrogate_id from audit.erasure_suppressions as erased "
+            f"where erased.subject_kind = {literal(kind)} and erased.organisation_id = {org} "
+            f"and erased.subject_token = {token}), {value})"
+        )
+    return value

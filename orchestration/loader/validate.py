@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from orchestration.loader.policy import FATE_KEEP, FATE_REFUSED, FATE_SUPPRESSED, fate_sql
+from orchestration.loader.policy import (
+    FATE_KEEP,
+    FATE_REFUSED,
+    FATE_SUPPRESSED,
+    fate_sql,
+    rekeyed_reference_sql,
+)
 from orchestration.loader.rules import (
     ASSESSMENT,
     ASSESSMENT_CODES,
@@ -209,13 +215,19 @@ def _create_assessment_map(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def _outputs(staged: StagedFile) -> str:
-    """Contract columns typed, under their contract names, then ``_extra``."""
+def _outputs(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> str:
+    """Contract columns typed, under their contract names, then ``_extra``.
+
+    A reference to an erased subject is replaced by that subject's surrogate.
+    """
     extract_file = staged.extract_file
-    outputs = [
-        f"{t(c.name) if c.type != 'text' else s(c.name)} as {ident(c.name)}"
-        for c in extract_file.contract.columns
-    ]
+    landing_file = extract_file.contract
+    outputs = []
+    for column in landing_file.columns:
+        value = t(column.name) if column.type != "text" else s(column.name)
+        value = rekeyed_reference_sql(con, landing_file, column.name, value,
+                                      s("organisation_id"))
+        outputs.append(f"{value} as {ident(column.name)}")
     extras = extract_file.extra_columns
     extra_json = (
         "json_object(" + ", ".join(f"{literal(c)}, {ident(c)}" for c in extras) + ")"
@@ -244,7 +256,7 @@ def create_checked(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
         "__tt_org from tt_checked where __tt_rule is not null"
     )
     con.execute(
-        f"create temp view tt_clean as select {_outputs(staged)} from tt_typed "
+        f"create temp view tt_clean as select {_outputs(con, staged)} from tt_typed "
         "anti join tt_broken on tt_broken.__tt_line = tt_typed.__tt_line"
     )
 

@@ -255,6 +255,8 @@ def test_reload_after_apply_resurrects_nothing(wh: Path, template: SyntheticTemp
     retention_apply.run_retention(AS_OF, dry_run=False, build=False)
     result = load_extract(template.extract)
     assert result.total("suppressed") > 0
+    # nothing kept is changed back either (e.g. a report re-pointed at an erased author's id)
+    assert result.total("inserted") == result.total("updated") == 0
     lookups = {
         "pupil": "select count(*) from raw.pupils where organisation_id = ? and pupil_id = ?",
         "pupil_contact": "select count(*) from raw.pupil_contacts where organisation_id = ? "
