@@ -52,10 +52,12 @@ dbt-test: setup  ## dbt build (seeds, models, data tests, unit tests) on a fresh
 lint: setup  ## sqlfluff lint every model against the throwaway `ci` target
 	$(BIN)/sqlfluff lint models tests --processes 2
 
-validate: setup  ## Dagster definitions load and validate
+validate: setup  ## Dagster definitions load and validate (dbt parse first: dagster-dbt reads the manifest)
+	$(BIN)/dbt parse --profiles-dir . --target dev
 	$(BIN)/dagster definitions validate -m orchestration.definitions
 
-ui: setup  ## start the Dagster UI (dagster dev) on this project
+ui: export DAGSTER_HOME := $(abspath orchestration/dagster_home)
+ui: setup  ## start the Dagster UI (dagster dev; instance config orchestration/dagster_home)
 	$(BIN)/dagster dev -m orchestration.definitions
 
 docs: setup  ## generate the dbt docs (every model, column and exposure) and serve them on :8080

@@ -1,0 +1,1 @@
+"""Nightly backup: a consistent snapshot of the warehouse, then backups past 90 days pruned."""

@@ -1,0 +1,29 @@
+"""What a snapshot and a prune did, as metadata (plain functions, tested without Dagster)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from orchestration.storage import BACKUP_RETENTION_DAYS, Backup
+
+
+def snapshot_metadata(backup: Backup) -> dict[str, object]:
+    return {
+        "taken_on": backup.taken_on.isoformat(),
+        "path": str(backup.path),
+        "bytes": backup.path.stat().st_size,
+    }
+
+
+def prune_metadata(today: dt.date, pruned: list[Backup], kept: list[Backup],
+                   directory: Path) -> dict[str, object]:
+    return {
+        "backup_dir": str(directory),
+        "keep_days": BACKUP_RETENTION_DAYS,
+        "pruned_before": (today - dt.timedelta(days=BACKUP_RETENTION_DAYS)).isoformat(),
+        "pruned": len(pruned),
+        "pruned_dates": ", ".join(b.taken_on.isoformat() for b in pruned) or "none",
+        "kept": len(kept),
+        "oldest_kept": kept[0].taken_on.isoformat() if kept else "none",
+    }

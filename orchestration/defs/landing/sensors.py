@@ -1,0 +1,48 @@
+"""``landing_sensor``: one ``load_extract`` run per ready, new extract folder.
+
+The sensor only looks at the file system (it never opens the warehouse). Organisations whose
+MIS permission is revoked are not its business: the loader refuses them and the run reports it.
+"""
+
+import dagster as dg
+
+from orchestration.defs.landing.folders import (
+    READY_MARKER,
+    decode_cursor,
+    encode_cursor,
+    landing_dir,
+    load_run_config,
+    new_folders,
+    ready_folders,
+)
+from orchestration.defs.landing.jobs import load_extract_job
+
+
+@dg.sensor(
+    name="landing_sensor",
+    job=load_extract_job,
+    minimum_interval_seconds=30,
+    description=f"Every 30 s: each extract folder in the landing folder (env "
+                f"TINYTRACKER_LANDING_DIR, default landing/) that holds a {READY_MARKER} marker "
+                "file and is new or re-delivered is loaded once (run key: folder name and a "
+                "fingerprint of its files).",
+)
+def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    root = landing_dir()
+    ready = ready_folders(root)
+    new = new_folders(ready, decode_cursor(context.cursor))
+    cursor = encode_cursor(ready)
+    if not new:
+        reason = (f"landing folder {root} does not exist" if not root.is_dir()
+                  else f"no new extract folder with a {READY_MARKER} marker in {root}")
+        return dg.SensorResult(skip_reason=reason, cursor=cursor)
+    for folder in new:
+        context.log.info(f"requesting load of {folder.path} (run key {folder.run_key})")
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(run_key=folder.run_key, run_config=load_run_config(folder.path),
+                          tags={"tinytracker/extract": folder.name})
+            for folder in new
+        ],
+        cursor=cursor,
+    )

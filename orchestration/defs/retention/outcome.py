@@ -1,0 +1,120 @@
+"""Plain functions behind the retention asset and its check (tested without Dagster).
+
+- who asked for a run (the audit log's ``requested_by``), from the Dagster run's tags;
+- what a run did, as metadata (counts only: never a name, MIS id or UPN);
+- whether anything is still due after an apply (``nothing_overdue_after_apply``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import duckdb
+
+from orchestration.retention.apply import RunResult
+
+STATUS_RELATION = "retention.retention_status"
+SCHEDULE_TAG = "dagster/schedule_name"
+SENSOR_TAG = "dagster/sensor_name"
+
+
+def requested_by(run_id: str, tags: Mapping[str, str]) -> str:
+    """``dagster schedule retention_apply_schedule run <id>`` or ``dagster launched run <id>``."""
+    if SCHEDULE_TAG in tags:
+        source = f"schedule {tags[SCHEDULE_TAG]}"
+    elif SENSOR_TAG in tags:
+        source = f"sensor {tags[SENSOR_TAG]}"
+    else:
+        source = "launched"
+    return f"dagster {source} run {run_id}"
+
+
+def retention_metadata(result: RunResult) -> dict[str, object]:
+    """What the run did, per rule and table, plus what the check needs (as_of, dry_run)."""
+    metadata: dict[str, object] = {
+        "retention_run_id": result.run_id,
+        "as_of": result.as_of.isoformat(),
+        "dry_run": result.dry_run,
+        "outcome": result.outcome,
+        "subjects": result.subjects,
+        "rows": result.rows,
+        "physically_erased": result.physically_erased,
+    }
+    if not result.dry_run and result.steps:
+        metadata["backups_clear_on"] = result.backups_clear_on.isoformat()
+    for step in result.steps:
+        metadata[f"rows.{step.rule_id}.{step.table_name}"] = step.rows
+    return metadata
+
+
+@dataclass(frozen=True)
+class AfterApplyCheck:
+    """The verdict of ``nothing_overdue_after_apply`` with its evidence (counts only)."""
+
+    passed: bool
+    description: str
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+def count_overdue(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, int]:
+    """Subjects per rule still ``due`` (not actioned, not on hold) with due_on before as_of."""
+    rows = con.execute(
+        f"""
+        select rule_id, count(distinct (organisation_id, subject_kind, subject_id))
+        from {STATUS_RELATION}
+        where status = 'due' and due_on < ?
+        group by rule_id
+        order by rule_id
+        """,
+        [as_of],
+    ).fetchall()
+    return {rule_id: int(subjects) for rule_id, subjects in rows}
+
+
+def count_on_hold(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute(
+        f"select count(distinct (organisation_id, subject_kind, subject_id)) "
+        f"from {STATUS_RELATION} where status = 'on_hold'"
+    ).fetchone()[0])
+
+
+def check_after_apply(con: duckdb.DuckDBPyConnection | None, as_of: dt.date | None,
+                      dry_run: bool | None) -> AfterApplyCheck:
+    """Pass unless an apply left a subject ``due`` with due_on before its as_of.
+
+    A dry run changes nothing, so due subjects are expected: it passes with a note. Subjects
+    ``on_hold`` are kept lawfully (a legal hold) and never fail the check.
+    """
+    if as_of is None or dry_run is None:
+        return AfterApplyCheck(True, "no retention run has been recorded yet: nothing to check")
+    if dry_run:
+        return AfterApplyCheck(
+            True,
+            f"dry run for {as_of}: nothing was applied, so subjects still due are expected "
+            "(the check only judges an apply)",
+            {"as_of": as_of.isoformat(), "dry_run": True},
+        )
+    assert con is not None, "an apply is checked against the warehouse"
+    overdue = count_overdue(con, as_of)
+    metadata: dict[str, object] = {
+        "as_of": as_of.isoformat(),
+        "dry_run": False,
+        "overdue_subjects": sum(overdue.values()),
+        "on_hold_subjects": count_on_hold(con),
+        **{f"overdue.{rule_id}": subjects for rule_id, subjects in overdue.items()},
+    }
+    if overdue:
+        listing = ", ".join(f"{rule} ({n})" for rule, n in overdue.items())
+        return AfterApplyCheck(
+            False,
+            f"after the apply for {as_of}, {sum(overdue.values())} subject(s) are still due "
+            f"with due_on before {as_of}: {listing}. Compare retention.retention_plan with "
+            "audit.retention_log for the run, fix, and run retention_apply again.",
+            metadata,
+        )
+    return AfterApplyCheck(
+        True, f"nothing is due before {as_of} after the apply (on_hold subjects are kept)",
+        metadata,
+    )

@@ -1,0 +1,319 @@
+"""The Dagster code location: what it defines, how it is wired, and the plain logic behind it.
+
+Fast tests: no dbt build and no warehouse (the sensor works on a temporary landing folder, the
+after-apply check on an in-memory table). The runs themselves are in test_dagster_runs.py.
+dagster-dbt reads target/manifest.json when the definitions are imported, so the module first
+runs `dbt parse` (as `make validate` does) unless the manifest is newer than the project.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.errors import TinyTrackerError
+from orchestration.warehouse import PROJECT_DIR
+
+BIN = Path(sys.executable).parent
+LONDON = ZoneInfo("Europe/London")
+WRITER_STEPS = {  # every step that opens the warehouse file, by job
+    "nightly_build": {"tinytracker_dbt_assets", "analyst_marts"},
+    "retention_apply": {"retention_run", "retention_run_nothing_overdue_after_apply"},
+    "load_extract": {"load_extract_folder"},
+    "nightly_backup": {"snapshot_warehouse"},
+}
+PROJECT_INPUTS = ("models", "seeds", "macros", "tests", "dbt_project.yml")
+
+
+def ensure_dbt_manifest() -> None:
+    """`dbt parse` into the project's target/ when the manifest is missing or older than the
+    dbt project (dagster-dbt loads it at import; parse never opens the warehouse)."""
+    manifest = PROJECT_DIR / "target" / "manifest.json"
+    if manifest.exists():
+        built = manifest.stat().st_mtime
+        newest = max(
+            (p.stat().st_mtime for name in PROJECT_INPUTS
+             for p in ([PROJECT_DIR / name] if (PROJECT_DIR / name).is_file()
+                       else (PROJECT_DIR / name).rglob("*")) if p.is_file()),
+            default=0.0,
+        )
+        if newest <= built:
+            return
+    env = {k: v for k, v in os.environ.items() if k not in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
+    subprocess.run([str(BIN / "dbt"), "parse", "--profiles-dir", ".", "--target", "dev"],
+                   cwd=PROJECT_DIR, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    ensure_dbt_manifest()
+    from orchestration.definitions import defs
+
+    return defs
+
+
+# --- what the code location defines ------------------------------------------------------
+
+
+def test_definitions_load_jobs_schedules_and_the_landing_sensor(defs: dg.Definitions):
+    jobs = {job.name for job in defs.resolve_all_job_defs()}
+    assert {"nightly_build", "retention_apply", "load_extract", "nightly_backup"} <= jobs
+    schedules = {s.name: s for s in defs.schedules}
+    expected = {
+        "nightly_build_schedule": ("0 1 * * *", "nightly_build"),
+        "retention_apply_schedule": ("0 2 * * *", "retention_apply"),
+        "nightly_backup_schedule": ("0 3 * * *", "nightly_backup"),
+    }
+    assert set(schedules) == set(expected)
+    for name, (cron, job_name) in expected.items():
+        assert schedules[name].cron_schedule == cron
+        assert schedules[name].execution_timezone == "Europe/London"
+        assert schedules[name].job_name == job_name
+    (sensor,) = defs.sensors
+    assert sensor.name == "landing_sensor" and sensor.job_name == "load_extract"
+
+
+def test_every_step_that_opens_the_warehouse_runs_in_the_warehouse_pool(defs: dg.Definitions):
+    for job_name, writers in WRITER_STEPS.items():
+        job = defs.resolve_job_def(job_name)
+        pools = {node.name: node.definition.pool for node in job.graph.nodes}
+        assert writers <= set(pools), f"{job_name} lacks steps {writers - set(pools)}"
+        for step in writers:
+            assert pools[step] == "warehouse", f"{job_name}.{step} is not in the warehouse pool"
+    # prune only touches the backup folder: it must not hold the warehouse slot
+    backup = defs.resolve_job_def("nightly_backup")
+    assert backup.graph.node_named("prune_backups").definition.pool is None
+    # and no asset or check anywhere escapes the pool
+    for assets_def in defs.resolve_asset_graph().assets_defs:
+        if assets_def.is_executable:
+            assert assets_def.op.pool == "warehouse", assets_def.keys
+
+
+def test_dbt_tests_surface_as_asset_checks(defs: dg.Definitions):
+    checks = {key.to_user_string() for key in defs.resolve_asset_graph().asset_check_keys}
+    assert len(checks) > 100
+    assert any(name.startswith("retention/retention_status:") for name in checks)
+    assert "retention_run:nothing_overdue_after_apply" in checks
+
+
+def test_retention_apply_runs_the_blocking_check_after_the_run(defs: dg.Definitions):
+    job = defs.resolve_job_def("retention_apply")
+    assert [n.name for n in job.graph.nodes] == [
+        "retention_run", "retention_run_nothing_overdue_after_apply"]
+    graph = defs.resolve_asset_graph()
+    spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey("retention_run"),
+                                                 "nothing_overdue_after_apply"))
+    assert spec.blocking
+
+
+def test_dagster_definitions_validate_succeeds(defs: dg.Definitions, tmp_path: Path):
+    completed = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-m", "orchestration.definitions"],
+        cwd=PROJECT_DIR, env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_make_ui_instance_limits_the_warehouse_pool_to_one_step(tmp_path: Path):
+    shutil.copy(PROJECT_DIR / "orchestration" / "dagster_home" / "dagster.yaml", tmp_path)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        pools = instance.get_concurrency_config().pool_config
+        assert pools.default_pool_limit == 1
+        assert pools.pool_granularity.value == "op"
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    assert "ui: export DAGSTER_HOME := $(abspath orchestration/dagster_home)" in makefile
+
+
+# --- schedules: the scheduled date, in London ---------------------------------------------
+
+
+def evaluate(defs: dg.Definitions, name: str, when: dt.datetime) -> dg.RunRequest:
+    schedule = defs.resolve_schedule_def(name)
+    context = dg.build_schedule_context(scheduled_execution_time=when)
+    (request,) = schedule.evaluate_tick(context).run_requests
+    return request
+
+
+def test_schedules_pass_the_scheduled_london_date(defs: dg.Definitions):
+    # 01:00 London on 1 October (BST) is still 30 September in UTC
+    build = evaluate(defs, "nightly_build_schedule", dt.datetime(2025, 10, 1, 1, tzinfo=LONDON))
+    assert build.run_config == {
+        "ops": {"tinytracker_dbt_assets": {"config": {"as_of": "2025-10-01"}}}}
+    apply = evaluate(defs, "retention_apply_schedule",
+                     dt.datetime(2025, 10, 1, 1, tzinfo=dt.UTC))
+    assert apply.run_config == {
+        "ops": {"retention_run": {"config": {"as_of": "2025-10-01", "dry_run": False}}}}
+    backup = evaluate(defs, "nightly_backup_schedule", dt.datetime(2026, 1, 5, 3, tzinfo=LONDON))
+    assert backup.run_config == {
+        "ops": {"snapshot_warehouse": {"config": {"taken_on": "2026-01-05"}}}}
+    for request, job in ((build, "nightly_build"), (apply, "retention_apply"),
+                         (backup, "nightly_backup")):
+        assert dg.validate_run_config(defs.resolve_job_def(job), request.run_config)
+
+
+def test_a_retention_run_launched_by_hand_is_a_dry_run():
+    from orchestration.defs.retention.config import RetentionRunConfig
+
+    assert RetentionRunConfig().dry_run is True
+    assert RetentionRunConfig().as_of is None
+
+
+# --- the landing sensor ---------------------------------------------------------------------
+
+
+def landing_folder(root: Path, name: str, *, ready: bool = True) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "organisations.csv").write_text("organisation_id\nORG001\n")
+    if ready:
+        (folder / "_READY").touch()
+    return folder
+
+
+def sense(defs: dg.Definitions, cursor: str | None) -> dg.SensorResult:
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    return sensor(dg.build_sensor_context(cursor=cursor))
+
+
+def test_sensor_requests_one_load_per_new_ready_folder_and_none_for_a_seen_one(
+        defs: dg.Definitions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TINYTRACKER_LANDING_DIR", str(tmp_path))
+    landing_folder(tmp_path, "trust-2025-10-01")
+    landing_folder(tmp_path, "trust-2025-10-02", ready=False)  # still being copied
+    landing_folder(tmp_path, "_archive")  # operators' folders are ignored
+
+    first = sense(defs, None)
+    (request,) = first.run_requests
+    assert request.run_key.startswith("trust-2025-10-01:")
+    assert request.run_config == {"ops": {"load_extract_folder": {"config": {
+        "folder": str(tmp_path / "trust-2025-10-01")}}}}
+    assert dg.validate_run_config(defs.resolve_job_def("load_extract"), request.run_config)
+
+    again = sense(defs, first.cursor)
+    assert not again.run_requests and again.skip_reason
+
+    (tmp_path / "trust-2025-10-02" / "_READY").touch()  # the copy finished
+    later = sense(defs, again.cursor)
+    assert [r.run_key.split(":")[0] for r in later.run_requests] == ["trust-2025-10-02"]
+
+
+def test_sensor_loads_a_redelivered_folder_again(defs: dg.Definitions, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TINYTRACKER_LANDING_DIR", str(tmp_path))
+    folder = landing_folder(tmp_path, "trust")
+    first = sense(defs, None)
+    (folder / "organisations.csv").write_text("organisation_id\nORG001\nORG002\n")
+    second = sense(defs, first.cursor)
+    assert len(second.run_requests) == 1
+    assert second.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def test_sensor_skips_when_there_is_no_landing_folder(defs: dg.Definitions, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TINYTRACKER_LANDING_DIR", str(tmp_path / "missing"))
+    result = sense(defs, None)
+    assert not result.run_requests and "does not exist" in result.skip_reason.skip_message
+
+
+# --- plain logic ------------------------------------------------------------------------------
+
+
+def status_table(rows: list[tuple[str, str, str | None, str]]) -> duckdb.DuckDBPyConnection:
+    """An in-memory retention.retention_status with (subject_id, rule_id, due_on, status)."""
+    con = duckdb.connect()
+    con.execute("create schema retention")
+    con.execute("create table retention.retention_status (organisation_id varchar, "
+                "subject_kind varchar, subject_id varchar, rule_id varchar, due_on date, "
+                "status varchar)")
+    con.executemany("insert into retention.retention_status values ('ORG1', 'pupil', ?, ?, "
+                    "cast(? as date), ?)", rows)
+    return con
+
+
+def test_after_apply_check_fails_on_a_subject_still_due_before_as_of():
+    from orchestration.defs.retention.outcome import check_after_apply
+
+    as_of = dt.date(2025, 10, 1)
+    con = status_table([("P1", "left_pupils_2_academic_years", "2025-09-01", "due"),
+                        ("P2", "left_pupils_2_academic_years", "2025-09-01", "on_hold"),
+                        ("P3", "pupils_2y_after_contract", None, "retained")])
+    verdict = check_after_apply(con, as_of, dry_run=False)
+    assert not verdict.passed
+    assert verdict.metadata["overdue.left_pupils_2_academic_years"] == 1
+    assert verdict.metadata["on_hold_subjects"] == 1
+    assert "left_pupils_2_academic_years (1)" in verdict.description
+
+
+def test_after_apply_check_passes_for_holds_and_for_a_dry_run():
+    from orchestration.defs.retention.outcome import check_after_apply
+
+    as_of = dt.date(2025, 10, 1)
+    held = status_table([("P2", "left_pupils_2_academic_years", "2025-09-01", "on_hold"),
+                         ("P4", "left_pupils_2_academic_years", "2025-09-01", "actioned")])
+    assert check_after_apply(held, as_of, dry_run=False).passed
+    overdue = status_table([("P1", "left_pupils_2_academic_years", "2025-09-01", "due")])
+    dry = check_after_apply(overdue, as_of, dry_run=True)
+    assert dry.passed and "dry run" in dry.description
+    assert check_after_apply(None, None, None).passed  # no run recorded yet
+
+
+def test_a_failing_after_apply_check_fails_the_run(defs: dg.Definitions, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch):
+    from orchestration.defs.retention.checks import nothing_overdue_after_apply
+
+    db = tmp_path / "warehouse.duckdb"
+    con = status_table([("P1", "left_pupils_2_academic_years", "2025-09-01", "due")])
+    con.execute("attach ? as target", [str(db)])
+    con.execute("copy from database memory to target")
+    con.close()
+    monkeypatch.setenv("TINYTRACKER_DB", str(db))
+    instance = dg.DagsterInstance.ephemeral()
+    instance.report_runless_asset_event(dg.AssetMaterialization(
+        "retention_run", metadata={"as_of": "2025-10-01", "dry_run": False}))
+    only_check = dg.define_asset_job(
+        "only_check", selection=dg.AssetSelection.checks(nothing_overdue_after_apply))
+    job = dg.Definitions.merge(defs, dg.Definitions(jobs=[only_check])).resolve_job_def(
+        "only_check")
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed and "still due" in evaluation.description
+
+
+def test_requested_by_names_the_schedule_or_a_launch():
+    from orchestration.defs.retention.outcome import requested_by
+
+    assert requested_by("abc", {"dagster/schedule_name": "retention_apply_schedule"}) == (
+        "dagster schedule retention_apply_schedule run abc")
+    assert requested_by("abc", {}) == "dagster launched run abc"
+
+
+def test_dbt_build_args_carry_as_of_and_reject_a_bad_date():
+    from orchestration.defs.dbt.command import dbt_build_args
+
+    assert dbt_build_args(None) == ["build"]
+    assert dbt_build_args("2025-10-01") == ["build", "--vars", '{"as_of": "2025-10-01"}']
+    with pytest.raises(TinyTrackerError, match="YYYY-MM-DD"):
+        dbt_build_args("01/10/2025")
+
+
+def test_dates_default_to_london_today_and_reject_bad_input():
+    from orchestration.defs.dates import london_today, resolve_date, scheduled_date
+
+    late_utc = dt.datetime(2025, 6, 30, 23, 30, tzinfo=dt.UTC)  # 00:30 on 1 July in London
+    assert london_today(late_utc) == dt.date(2025, 7, 1)
+    assert scheduled_date(late_utc) == dt.date(2025, 7, 1)
+    assert resolve_date("2025-10-01") == dt.date(2025, 10, 1)
+    assert resolve_date(None) == london_today()
+    with pytest.raises(TinyTrackerError, match="taken_on"):
+        resolve_date("yesterday", field="taken_on")
