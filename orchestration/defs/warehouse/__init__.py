@@ -1,0 +1,1 @@
+"""The warehouse file as a Dagster resource, and the pool every warehouse step runs in."""
