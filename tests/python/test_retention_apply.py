@@ -15,13 +15,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import SYNTHETIC_AS_OF, SyntheticTemplate
+from conftest import SYNTHETIC_AS_OF, SyntheticTemplate, point_environment_at
 from orchestration import storage, warehouse
 from orchestration.contract import FILES_BY_NAME, LANDING_FILES
 from orchestration.loader.run import load_extract
@@ -86,16 +86,47 @@ def test_plan_changes_nothing(wh: Path, tmp_path: Path):
     assert logged == [(True,)]
 
 
-def test_apply_changes_exactly_the_planned_rows(wh: Path, tmp_path: Path):
-    before = snapshot(wh, tmp_path / "before.duckdb")
-    plan = read(before, "select table_name, key_column, organisation_id, subject_id, action, "
-                        "row_count from retention.retention_plan")
-    planned_keys = {(t, o, s) for t, _, o, s, _, _ in plan}
-    result = retention_apply.run_retention(AS_OF, dry_run=False, build=False)
-    assert result.rows > 0
+@dataclass(frozen=True)
+class AppliedRun:
+    """One apply on a copy of the template, with the warehouse as it was just before."""
+
+    before: Path
+    after: Path
+    result: retention_apply.RunResult
+
+
+@pytest.fixture(scope="module")
+def applied(synthetic_template: SyntheticTemplate,
+            tmp_path_factory: pytest.TempPathFactory) -> AppliedRun:
+    root = tmp_path_factory.mktemp("applied")
+    before, after = root / "before.duckdb", root / "after.duckdb"
+    shutil.copy(synthetic_template.db, before)
+    shutil.copy(synthetic_template.db, after)
+    with pytest.MonkeyPatch.context() as env:
+        point_environment_at(env, synthetic_template.root, after)
+        result = retention_apply.run_retention(AS_OF, dry_run=False, build=False)
+    return AppliedRun(before, after, result)
+
+
+@pytest.fixture
+def after_apply(applied: AppliedRun, synthetic_template: SyntheticTemplate, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the warehouse after the apply, selected through the environment."""
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(applied.after, db)
+    point_environment_at(monkeypatch, synthetic_template.root, db)
+    return db
+
+
+def test_apply_changes_exactly_the_planned_rows(applied: AppliedRun):
+    before, after = applied.before, applied.after
+    plan = read(before, "select table_name, key_column, organisation_id, subject_id "
+                        "from retention.retention_plan")
+    planned_keys = {(t, o, s) for t, _, o, s in plan}
+    assert applied.result.rows > 0
     for landing_file in LANDING_FILES:
         table = f"raw.{landing_file.name}"
-        gone, _ = changed_rows(before, wh, table)
+        gone, _ = changed_rows(before, after, table)
         columns = list(landing_file.column_names)
         key_columns = {k for t, k, *_ in plan if t == table}
         for row in gone:
@@ -103,84 +134,89 @@ def test_apply_changes_exactly_the_planned_rows(wh: Path, tmp_path: Path):
             assert any((table, values["organisation_id"], values.get(k)) in planned_keys
                        for k in key_columns), f"{table} row changed without a plan row: {row}"
     # and every planned row was acted on: nothing is left under a planned key
-    for table, key_column, org, subject, action, _ in plan:
-        if "." in key_column:
-            continue
-        left = read(wh, f"select count(*) from {table} where organisation_id = ? "
-                        f"and {key_column} = ?", [org, subject])[0][0]
-        assert left == 0, f"{table} still has rows of planned subject ({org}, {subject})"
+    con = duckdb.connect()
+    try:
+        con.execute("attach ? as b (read_only)", [str(before)])
+        con.execute("attach ? as a (read_only)", [str(after)])
+        pairs = con.execute("select distinct table_name, key_column from b.retention.retention_plan "
+                            "where key_column not like '%.%'").fetchall()
+        for table, key_column in pairs:
+            left = con.execute(
+                f"select count(*) from a.{table} as t semi join b.retention.retention_plan as p "
+                f"on p.table_name = '{table}' and p.key_column = '{key_column}' "
+                f"and t.organisation_id = p.organisation_id and t.{key_column} = p.subject_id"
+            ).fetchone()[0]
+            assert left == 0, f"{table} still has rows of planned subjects"
+    finally:
+        con.close()
 
 
-def test_apply_keeps_anonymised_characteristics_and_child_rows(wh: Path, tmp_path: Path):
-    before = snapshot(wh, tmp_path / "before.duckdb")
+def test_apply_keeps_anonymised_characteristics_and_child_rows(applied: AppliedRun):
+    before, after = applied.before, applied.after
     pupils = read(before, "select organisation_id, subject_id from retention.retention_plan "
                           "where table_name = 'raw.pupils'")
     attendance_before = read(before, "select count(*) from raw.attendance_sessions")[0][0]
-    retention_apply.run_retention(AS_OF, dry_run=False, build=False)
-    anonymised = read(wh, "select upn, forename, surname, date_of_birth, address, postcode, "
-                          "email, phone, gender, year_group, anonymised_by_rule_id "
-                          "from raw.pupils where anonymised_on is not null")
+    anonymised = read(after, "select upn, forename, surname, date_of_birth, address, postcode, "
+                             "email, phone, gender, year_group, anonymised_by_rule_id "
+                             "from raw.pupils where anonymised_on is not null")
     assert len(anonymised) == len(pupils)
     assert all(row[:8] == (None,) * 8 and row[8] and row[9] and row[10] for row in anonymised)
     # marks are kept, re-keyed to the surrogate
-    assert read(wh, "select count(*) from raw.attendance_sessions")[0][0] == attendance_before
-    orphans = read(wh, "select count(*) from raw.attendance_sessions a anti join raw.pupils p "
-                       "using (organisation_id, pupil_id)")[0][0]
+    assert read(after, "select count(*) from raw.attendance_sessions")[0][0] == attendance_before
+    orphans = read(after, "select count(*) from raw.attendance_sessions a anti join raw.pupils p "
+                          "using (organisation_id, pupil_id)")[0][0]
     assert orphans == 0
     # the surrogate is the suppression list's surrogate and is not an old MIS id
-    surrogates = read(wh, "select count(*) from raw.pupils p join audit.erasure_suppressions s "
-                          "on p.organisation_id = s.organisation_id "
-                          "and p.pupil_id = s.surrogate_id where p.anonymised_on is not null")
+    surrogates = read(after, "select count(*) from raw.pupils p join audit.erasure_suppressions s "
+                             "on p.organisation_id = s.organisation_id "
+                             "and p.pupil_id = s.surrogate_id where p.anonymised_on is not null")
     assert surrogates[0][0] == len(pupils)
 
 
-def test_apply_log_holds_no_personal_data(wh: Path, tmp_path: Path):
-    before = snapshot(wh, tmp_path / "before.duckdb")
-    result = retention_apply.run_retention(AS_OF, dry_run=False, build=False)
+def test_apply_log_holds_no_personal_data(applied: AppliedRun):
     identifiers = {value for (value,) in read(
-        before,
+        applied.before,
         "select distinct v from (select unnest([pupil_id, upn, forename, surname, email]) as v "
         "from raw.pupils) where v is not null")}
-    logged = read(wh, "select * from audit.retention_log where run_id = ?", [result.run_id])
-    runs = read(wh, "select * from audit.retention_runs where run_id = ?", [result.run_id])
+    run_id = applied.result.run_id
+    logged = read(applied.after, "select * from audit.retention_log where run_id = ?", [run_id])
+    runs = read(applied.after, "select * from audit.retention_runs where run_id = ?", [run_id])
     assert logged and runs
     values = {str(v) for row in logged + runs for v in row}
     assert not values & identifiers
 
 
-def test_second_apply_for_the_same_date_changes_nothing(wh: Path, tmp_path: Path):
-    retention_apply.run_retention(AS_OF, dry_run=False, build=False)
-    after_first = snapshot(wh, tmp_path / "after_first.duckdb")
+def test_second_apply_for_the_same_date_changes_nothing(after_apply: Path, tmp_path: Path):
+    after_first = snapshot(after_apply, tmp_path / "after_first.duckdb")
     second = retention_apply.run_retention(AS_OF, dry_run=False, build=True)
     assert second.steps == [] and second.outcome == "nothing_due"
     assert "the warehouse is unchanged" in retention_apply.format_result(second)
-    assert_raw_unchanged(after_first, wh)
+    assert_raw_unchanged(after_first, after_apply)
 
 
-def test_no_erased_value_is_left_in_the_warehouse_file(wh: Path):
-    # UPNs are unique to their pupil; names and postcodes may still belong to someone kept
-    erased = [v for (v,) in read(
-        wh,
-        "select distinct p.upn from raw.pupils p join retention.retention_plan plan "
-        "on plan.table_name = 'raw.pupils' and plan.organisation_id = p.organisation_id "
-        "and plan.subject_id = p.pupil_id where p.upn is not null")]
+def erased_upns(db: Path) -> list[str]:
+    """UPNs of the pupils the plan anonymises: unique to their pupil, unlike names or postcodes
+    that may still belong to someone kept."""
+    return [v for (v,) in read(
+        db, "select distinct p.upn from raw.pupils p join retention.retention_plan plan "
+            "on plan.table_name = 'raw.pupils' and plan.organisation_id = p.organisation_id "
+            "and plan.subject_id = p.pupil_id where p.upn is not null")]
+
+
+def test_no_erased_value_is_left_in_the_warehouse_file(applied: AppliedRun):
+    erased = erased_upns(applied.before)
     assert erased
-    data = wh.read_bytes()
-    assert any(value.encode() in data for value in erased), "values must be findable before"
-    retention_apply.run_retention(AS_OF, dry_run=False, build=False)
-    data = wh.read_bytes()
-    left = [value for value in erased if value.encode() in data]
-    assert left == []
-    assert not wh.with_name(wh.name + ".wal").exists()
+    assert any(value.encode() in applied.before.read_bytes() for value in erased), \
+        "values must be findable before"
+    data = applied.after.read_bytes()
+    assert [value for value in erased if value.encode() in data] == []
+    assert not applied.after.with_name(applied.after.name + ".wal").exists()
 
 
 def test_without_the_rewrite_erased_values_would_remain(wh: Path, monkeypatch):
     """Guards the test above: DELETE/UPDATE + CHECKPOINT alone leave the values in the file."""
-    erased = [v for (v,) in read(
-        wh, "select distinct p.upn from raw.pupils p join retention.retention_plan plan "
-            "on plan.table_name = 'raw.pupils' and plan.organisation_id = p.organisation_id "
-            "and plan.subject_id = p.pupil_id where p.upn is not null")]
-    monkeypatch.setattr(storage, "rebuild", lambda db=None: db)
+    erased = erased_upns(wh)
+    monkeypatch.setattr(retention_apply, "finish_physical_erasure", lambda *args: False)
     retention_apply.run_retention(AS_OF, dry_run=False, build=False)
     con = duckdb.connect(str(wh))
     con.execute("checkpoint")
@@ -249,10 +285,10 @@ def test_held_subjects_are_not_touched(wh: Path, tmp_path: Path):
     assert ("on_hold",) in statuses and ("actioned",) not in statuses
 
 
-def test_reload_after_apply_resurrects_nothing(wh: Path, template: SyntheticTemplate):
-    planned = read(wh, "select distinct organisation_id, subject_kind, subject_id "
-                       "from retention.retention_plan")
-    retention_apply.run_retention(AS_OF, dry_run=False, build=False)
+def test_reload_after_apply_resurrects_nothing(applied: AppliedRun, after_apply: Path,
+                                             template: SyntheticTemplate):
+    planned = read(applied.before, "select distinct organisation_id, subject_kind, subject_id "
+                                   "from retention.retention_plan")
     result = load_extract(template.extract)
     assert result.total("suppressed") > 0
     # nothing kept is changed back either (e.g. a report re-pointed at an erased author's id)
@@ -268,7 +304,7 @@ def test_reload_after_apply_resurrects_nothing(wh: Path, template: SyntheticTemp
         "setup_import": "select count(*) from raw.setup_imports where organisation_id = ? "
                         "and import_id = ?",
     }
-    con = duckdb.connect(str(wh), read_only=True)
+    con = duckdb.connect(str(after_apply), read_only=True)
     try:
         back = [(kind, org, subject) for org, kind, subject in planned
                 if con.execute(lookups[kind], [org, subject]).fetchone()[0]]
