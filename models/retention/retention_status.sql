@@ -1,40 +1,14 @@
+{#- One retention_due_<rule_id> model per rule in seeds/policy/retention_rules.csv. -#}
+{%- set rule_models = [
+    'retention_due_correspondence_3y_after_contract',
+    'retention_due_contacts_6m_after_removal',
+    'retention_due_left_pupils_2_academic_years',
+    'retention_due_pupils_2y_after_contract',
+    'retention_due_setup_imports_1y_after_processing',
+    'retention_due_employees_1m_after_leaving',
+] -%}
+
 with
-
-retention_due_correspondence_3y_after_contract as (
-
-    select * from {{ ref('retention_due_correspondence_3y_after_contract') }}
-
-),
-
-retention_due_contacts_6m_after_removal as (
-
-    select * from {{ ref('retention_due_contacts_6m_after_removal') }}
-
-),
-
-retention_due_left_pupils_2_academic_years as (
-
-    select * from {{ ref('retention_due_left_pupils_2_academic_years') }}
-
-),
-
-retention_due_pupils_2y_after_contract as (
-
-    select * from {{ ref('retention_due_pupils_2y_after_contract') }}
-
-),
-
-retention_due_setup_imports_1y_after_processing as (
-
-    select * from {{ ref('retention_due_setup_imports_1y_after_processing') }}
-
-),
-
-retention_due_employees_1m_after_leaving as (
-
-    select * from {{ ref('retention_due_employees_1m_after_leaving') }}
-
-),
 
 erasure_suppressions as (
 
@@ -62,87 +36,20 @@ backups_period as (
 -- subjects still in the warehouse: live ones and those anonymised in place
 warehouse_subjects as (
 
-    select
-        organisation_id,
-        subject_kind,
-        subject_id,
-        rule_id,
-        triggered_by,
-        trigger_on,
-        due_on,
-        actioned_on,
-        is_held
-    from retention_due_correspondence_3y_after_contract
-
-    union all
-
-    select
-        organisation_id,
-        subject_kind,
-        subject_id,
-        rule_id,
-        triggered_by,
-        trigger_on,
-        due_on,
-        actioned_on,
-        is_held
-    from retention_due_contacts_6m_after_removal
-
-    union all
-
-    select
-        organisation_id,
-        subject_kind,
-        subject_id,
-        rule_id,
-        triggered_by,
-        trigger_on,
-        due_on,
-        actioned_on,
-        is_held
-    from retention_due_left_pupils_2_academic_years
-
-    union all
-
-    select
-        organisation_id,
-        subject_kind,
-        subject_id,
-        rule_id,
-        triggered_by,
-        trigger_on,
-        due_on,
-        actioned_on,
-        is_held
-    from retention_due_pupils_2y_after_contract
-
-    union all
-
-    select
-        organisation_id,
-        subject_kind,
-        subject_id,
-        rule_id,
-        triggered_by,
-        trigger_on,
-        due_on,
-        actioned_on,
-        is_held
-    from retention_due_setup_imports_1y_after_processing
-
-    union all
-
-    select
-        organisation_id,
-        subject_kind,
-        subject_id,
-        rule_id,
-        triggered_by,
-        trigger_on,
-        due_on,
-        actioned_on,
-        is_held
-    from retention_due_employees_1m_after_leaving
+    {% for rule_model in rule_models %}
+        select
+            organisation_id,
+            subject_kind,
+            subject_id,
+            rule_id,
+            triggered_by,
+            trigger_on,
+            due_on,
+            actioned_on,
+            is_held
+        from {{ ref(rule_model) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
