@@ -24,6 +24,10 @@ COMMAND_MODULES = (
     "orchestration.commands.backup",
     "orchestration.commands.report",
     "orchestration.commands.publish",
+    "orchestration.commands.sar",
+    "orchestration.commands.erase",
+    "orchestration.commands.organisation",
+    "orchestration.commands.share",
 )
 
 

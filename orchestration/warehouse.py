@@ -143,6 +143,48 @@ BOOKKEEPING_DDL: tuple[str, ...] = (
         released_by varchar,
         released_at timestamp
     )""",
+    # Data-subject requests (access and erasure; orchestration/rights): dates and outcome only.
+    # No subject id, name or UPN: the request id ties the row to the bundle handed to the
+    # controller or, for an erasure, to its retention run. ``reason`` is the controller's reason
+    # for an erasure, refused when it names the person (see rights/erasure.py).
+    """create table if not exists audit.subject_requests (
+        request_id varchar not null,
+        request_kind varchar not null,
+        subject_kind varchar not null,
+        organisation_id varchar not null,
+        received_on date not null,
+        due_on date not null,
+        completed_on date,
+        status varchar not null,
+        run_id varchar,
+        reason varchar,
+        handled_by varchar not null,
+        recorded_at timestamp not null
+    )""",
+    # Changes the CLI makes to an organisation outside any extract (early anonymisation request,
+    # MIS permission revoked or granted): old and new value, who and when. No personal data.
+    """create table if not exists audit.organisation_changes (
+        change_id varchar not null,
+        organisation_id varchar not null,
+        change varchar not null,
+        column_name varchar not null,
+        old_value varchar,
+        new_value varchar,
+        changed_by varchar not null,
+        changed_at timestamp not null
+    )""",
+    # Every export of a trust's marts (tinytracker share trust): organisations and files only.
+    """create table if not exists audit.shares (
+        share_id varchar not null,
+        trust_id varchar not null,
+        organisation_ids varchar[] not null,
+        excluded_organisation_ids varchar[] not null,
+        files varchar[] not null,
+        rows_exported bigint not null,
+        members_as_of date,
+        exported_by varchar not null,
+        exported_at timestamp not null
+    )""",
 )
 
 
