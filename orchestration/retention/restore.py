@@ -6,7 +6,9 @@ So a restore
 
 1. copies the snapshot beside the warehouse,
 2. carries the audit trail over from the warehouse being replaced (runs, logs, suppression
-   list, holds: the record of what was promised and done must survive a restore),
+   list, holds, requests, shares: the record of what was promised and done must survive a
+   restore), and the organisations' later instructions (revoked MIS permission, earlier
+   anonymisation requests),
 3. finds every subject of the restored data that is on the suppression list (by keyed token)
    and erases it again through the same action mapping and statements as a scheduled run,
    with the same surrogate it was given then (so statuses and audit rows still line up),
@@ -31,6 +33,7 @@ import duckdb
 from orchestration import storage, warehouse
 from orchestration.errors import TinyTrackerError
 from orchestration.retention import apply
+from orchestration.rights.organisations import carry_over_instructions
 
 # Append-only audit tables and the columns that identify a row: rows of the replaced
 # warehouse (or of the ledger) that the snapshot lacks are kept.
@@ -38,6 +41,9 @@ APPEND_ONLY_AUDIT = {
     "retention_runs": ("run_id",),
     "retention_log": ("run_id", "rule_id", "table_name"),
     "erasure_suppressions": ("run_id", "subject_kind", "organisation_id", "subject_token"),
+    "subject_requests": ("request_id",),
+    "organisation_changes": ("change_id",),
+    "shares": ("share_id",),
 }
 
 
@@ -92,6 +98,8 @@ def _carry_over_audit(con: duckdb.DuckDBPyConnection, current: Path) -> dict[str
         for table in APPEND_ONLY_AUDIT:
             if table in existing:
                 carried[table] = _insert_missing(con, table, f"replaced.audit.{table}")
+        # a revocation or anonymisation request made after the snapshot must survive it
+        carried["organisations"] = carry_over_instructions(con, "replaced")
         for table in CURRENT_STATE_AUDIT:
             if table in existing:
                 con.execute(f"delete from audit.{table}")

@@ -86,3 +86,24 @@ def test_restore_of_a_missing_date_names_the_available_backups(synthetic_warehou
         assert "2025-09-30" in str(exc) and "2020-01-01" in str(exc)
     else:
         raise AssertionError("restoring a date with no backup must fail")
+
+
+def test_restore_keeps_permission_revoked_and_requests_made_after_the_snapshot(
+        synthetic_warehouse: Path):
+    from orchestration import warehouse
+    from orchestration.rights.organisations import request_anonymisation, set_mis_permission
+
+    storage.snapshot(SNAPSHOT_DAY)
+    con = warehouse.connect()
+    set_mis_permission(con, "ORG001", granted=False)
+    request_anonymisation(con, "ORG003", dt.date(2025, 9, 15))
+    con.close()
+
+    result = restore(SNAPSHOT_DAY, today=AS_OF)
+
+    assert result.carried_over["organisations"] == 2
+    assert read(synthetic_warehouse, "select organisation_id, mis_permission, "
+                "anonymise_requested_on from raw.organisations "
+                "where organisation_id in ('ORG001', 'ORG003') order by 1") == [
+        ("ORG001", "revoked", None), ("ORG003", "granted", dt.date(2025, 9, 15))]
+    assert read(synthetic_warehouse, "select count(*) from audit.organisation_changes") == [(2,)]

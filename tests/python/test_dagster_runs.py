@@ -178,6 +178,25 @@ def test_sensor_and_load_extract_load_the_trust_and_report_the_revoked_organisat
     assert any("MIS permission revoked" in w and REVOKED_ORG in w for w in warnings)
 
 
+    # an extract only for the revoked organisation is not even requested
+    revoked_only = tmp_path / "landing" / "revoked-only"
+    revoked_only.mkdir()
+    organisations = (template.extract / "organisations.csv").read_text().splitlines()
+    (revoked_only / "organisations.csv").write_text(
+        "\n".join([organisations[0]] + [line for line in organisations[1:]
+                                        if line.startswith(REVOKED_ORG + ",")]) + "\n")
+    (revoked_only / "_READY").touch()
+    con = warehouse.connect()
+    con.execute("update raw.organisations set mis_permission = 'revoked' "
+                "where organisation_id = ?", [REVOKED_ORG])
+    con.execute("insert into raw.organisations (organisation_id, mis_permission) "
+                "select ?, 'revoked' where not exists (select 1 from raw.organisations "
+                "where organisation_id = ?)", [REVOKED_ORG, REVOKED_ORG])
+    con.close()
+    skipped = sensor(dg.build_sensor_context(cursor=first.cursor))
+    assert not skipped.run_requests
+
+
 def test_load_extract_fails_on_an_unusable_extract_and_stores_nothing(
         defs: dg.Definitions, template: Template, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch):

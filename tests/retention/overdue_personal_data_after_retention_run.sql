@@ -1,4 +1,5 @@
--- What it guards: a completed, non-dry retention run (audit.retention_log) whose as_of was at
+-- What it guards: a completed, non-dry retention run (audit.retention_log; scheduled or from
+--   `tinytracker retention apply`, not an erasure request or a restore) whose as_of was at
 --   least a day past a subject's due_on should have actioned it; lists subjects still 'due'
 --   (more than the 1-day grace past due_on) although such a run has finished.
 -- When it matters: after the first real retention run; before it, audit.retention_log has no
@@ -31,7 +32,11 @@ completed_runs as (
         max(as_of) as run_as_of
 
     from retention_log
-    where not is_dry_run and finished_at is not null
+    where
+        not is_dry_run
+        and finished_at is not null
+        -- an erasure request or a restore acts on chosen subjects, not on everything due
+        and coalesce(requested_by, 'schedule') not in ('erasure_request', 'restore')
     group by run_id
 
 ),

@@ -1,7 +1,9 @@
 """``landing_sensor``: one ``load_extract`` run per ready, new extract folder.
 
-The sensor only looks at the file system (it never opens the warehouse). Organisations whose
-MIS permission is revoked are not its business: the loader refuses them and the run reports it.
+The sensor looks at the file system and, read-only and without waiting, at which
+organisations have MIS permission revoked: an extract only for such organisations is skipped
+(a load would store nothing). Anything uncertain is requested; the loader then refuses what
+it must and the run reports it.
 """
 
 import dagster as dg
@@ -16,6 +18,7 @@ from orchestration.defs.landing.folders import (
     ready_folders,
 )
 from orchestration.defs.landing.jobs import load_extract_job
+from orchestration.rights.organisations import revoked_only_reason
 
 
 @dg.sensor(
@@ -36,13 +39,23 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         reason = (f"landing folder {root} does not exist" if not root.is_dir()
                   else f"no new extract folder with a {READY_MARKER} marker in {root}")
         return dg.SensorResult(skip_reason=reason, cursor=cursor)
+    requested = []
     for folder in new:
+        refused = revoked_only_reason(folder.path)
+        if refused:
+            context.log.warning(refused)
+            continue
         context.log.info(f"requesting load of {folder.path} (run key {folder.run_key})")
+        requested.append(folder)
+    if not requested:
+        return dg.SensorResult(
+            skip_reason="every new extract is only for organisations whose MIS permission is "
+                        "revoked", cursor=cursor)
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(run_key=folder.run_key, run_config=load_run_config(folder.path),
                           tags={"tinytracker/extract": folder.name})
-            for folder in new
+            for folder in requested
         ],
         cursor=cursor,
     )
