@@ -15,8 +15,11 @@ UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 DEMO_DIR := demo
 TEST_DIR := warehouse/test
 TEST_DB := $(TEST_DIR)/tinytracker.duckdb
+# Benchmark sizes (pupils on roll, one academic year of attendance); see docs/benchmarks.md.
+BENCH_SIZES ?= 10000 30000 100000
+BENCH_SMOKE_SIZES ?= 1000
 
-.PHONY: help setup demo test pytest dbt-test lint validate ui docs clean
+.PHONY: help setup demo test pytest dbt-test lint validate ui docs clean bench bench-smoke
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +40,7 @@ test: setup  ## every check: pytest, dbt build on a synthetic extract, sqlfluff,
 	$(MAKE) --no-print-directory dbt-test
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory validate
+	$(MAKE) --no-print-directory bench-smoke
 	@echo "make test: all checks passed"
 
 pytest: setup  ## Python tests (tests/python)
@@ -63,6 +67,12 @@ ui: setup  ## start the Dagster UI (dagster dev; instance config orchestration/d
 docs: setup  ## generate the dbt docs (every model, column and exposure) and serve them on :8080
 	$(BIN)/dbt docs generate --profiles-dir . --target dev
 	$(BIN)/dbt docs serve --profiles-dir . --port 8080
+
+bench: setup  ## benchmark 10k/30k/100k-pupil trusts vs the SQL floor and a per-subject eraser; writes docs/benchmarks.md
+	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --doc
+
+bench-smoke: setup  ## the benchmark harness on one small trust (bench/out/smoke, docs untouched; part of make test)
+	$(BIN)/python bench/run.py --sizes $(BENCH_SMOKE_SIZES) --sample 20 --out bench/out/smoke
 
 clean:  ## remove build output and the local warehouses (not the demo extract's source)
 	rm -rf target logs $(TEST_DIR) $(DEMO_DIR)

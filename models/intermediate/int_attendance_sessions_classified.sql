@@ -1,3 +1,50 @@
+{#- Incremental: about 38 million marks for 100,000 pupils, of which a daily extract adds one
+    school day. A build processes only
+    - marks loaded after the newest loaded_at already here (a new day, or a mark a later
+      extract changed: delete+insert on the unique key replaces it), and
+    - every mark of a pupil_key that has no row here yet: a new pupil, or a pupil that an
+      anonymisation re-keyed (its marks keep their loaded_at, their MIS id became a surrogate
+      and int_pupil_keys gave the surrogate a fresh key).
+    The pre-hook first deletes the rows of every key no longer in int_pupil_keys (the old key
+    of an anonymised or deleted pupil), so erasure reaches this table on the next build.
+    Every row written carries the build's built_at, which int_pupil_attendance_summarised uses
+    as its own watermark. A change that leaves both loaded_at and the key alone (an edited
+    reference.attendance_codes seed, rows deleted from raw by hand) needs
+    `dbt build --full-refresh`. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['pupil_key', 'session_date', 'session'],
+        on_schema_change='sync_all_columns',
+        pre_hook=[
+            "{% if is_incremental() %}
+            delete from {{ this }} where pupil_key not in (
+                select pupil_key from {{ ref('int_pupil_keys') }}
+            )
+            {% endif %}"
+        ]
+    )
+}}
+
+{#- A table built before loaded_at and built_at existed is rebuilt row for row once (the
+    full query, delete+insert on the unique key; on_schema_change adds the columns). -#}
+{%- set watermark = none -%}
+{%- set incremental_ready = false -%}
+{%- set last_built_at = none -%}
+{%- if execute and is_incremental() -%}
+    {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- if 'loaded_at' in existing and 'built_at' in existing -%}
+        {%- set incremental_ready = true -%}
+        {%- set state = run_query(
+            'select cast(max(loaded_at) as ' ~ dbt.type_string() ~ '), cast(max(built_at) as '
+            ~ dbt.type_string() ~ ') from ' ~ this
+        ) -%}
+        {%- set watermark = state.columns[0].values()[0] -%}
+        {%- set last_built_at = state.columns[1].values()[0] -%}
+    {%- endif -%}
+{%- endif %}
+
 with
 
 sessions as (
@@ -18,55 +65,77 @@ attendance_codes as (
 
 ),
 
+{% if incremental_ready %}
+    keys_with_rows as (
+
+        select distinct pupil_key
+        from {{ this }}
+
+    ),
+
+    -- a pupil_key with no marks here yet: a new pupil, or one re-keyed by an anonymisation
+    unseen_keys as (
+
+        select
+            pupil_keys.organisation_id,
+            pupil_keys.pupil_id
+        from pupil_keys
+        left join keys_with_rows
+            on pupil_keys.pupil_key = keys_with_rows.pupil_key
+        where keys_with_rows.pupil_key is null
+
+    ),
+
+    -- marks loaded since the last build, and every mark of an unseen key, in one pass over
+    -- the source (a second reference would make the warehouse materialise all of it first)
+    new_sessions as (
+
+        select sessions.*
+        from sessions
+        left join unseen_keys
+            on
+                sessions.organisation_id = unseen_keys.organisation_id
+                and sessions.pupil_id = unseen_keys.pupil_id
+        {% if watermark is not none %}
+            where
+                sessions.loaded_at is null
+                or sessions.loaded_at > cast('{{ watermark }}' as timestamp)
+                or unseen_keys.pupil_id is not null
+        {% endif %}
+
+    ),
+{% else %}
+    new_sessions as (
+
+        select * from sessions
+
+    ),
+{% endif %}
+
 -- The MIS id is used here only to find the pupil's key; it goes no further.
 keyed as (
 
     select
         pupil_keys.pupil_key,
-        sessions.organisation_id,
-        sessions.session_date,
-        sessions.session,
-        sessions.attendance_code
-    from sessions
+        new_sessions.organisation_id,
+        new_sessions.session_date,
+        new_sessions.session,
+        new_sessions.attendance_code,
+        new_sessions.loaded_at
+    from new_sessions
     inner join pupil_keys
         on
-            sessions.organisation_id = pupil_keys.organisation_id
-            and sessions.pupil_id = pupil_keys.pupil_id
+            new_sessions.organisation_id = pupil_keys.organisation_id
+            and new_sessions.pupil_id = pupil_keys.pupil_id
 
 ),
 
--- A code counts by the set in force on the session's date: the 2024 set from 19 August 2024,
--- the older set (H, J, F, Y) before it. Open-ended validity bounds are null in the seed.
-classified as (
-
-    select
-        keyed.pupil_key,
-        keyed.organisation_id,
-        keyed.session_date,
-        keyed.session,
-        keyed.attendance_code,
-        attendance_codes.code is not null as is_code_in_force,
-        coalesce(attendance_codes.category, 'not_in_force') as attendance_category,
-        coalesce(attendance_codes.counts_as_possible, false) as counts_as_possible
-    from keyed
-    left join attendance_codes
-        on
-            keyed.attendance_code = attendance_codes.code
-            and (
-                attendance_codes.valid_from is null
-                or keyed.session_date >= attendance_codes.valid_from
-            )
-            and (
-                attendance_codes.valid_to is null
-                or keyed.session_date <= attendance_codes.valid_to
-            )
-
-),
-
+-- every date with a mark (one column, a fast scan), read apart from the marks themselves so
+-- that neither is referenced twice: a CTE used twice is materialised in full first
 session_dates as (
 
     select distinct session_date
-    from classified
+    from {{ ref('stg_attendance_sessions') }}
 
 ),
 
@@ -83,16 +152,47 @@ session_calendar as (
 
 ),
 
-dated as (
+-- A code counts by the set in force on the session's date: the 2024 set from 19 August 2024,
+-- the older set (H, J, F, Y) before it. Open-ended validity bounds are null in the seed.
+classified as (
 
     select
-        classified.*,
+        keyed.pupil_key,
+        keyed.organisation_id,
         session_calendar.academic_year,
         session_calendar.academic_year_start_year,
-        session_calendar.term
-    from classified
+        session_calendar.term,
+        keyed.session_date,
+        keyed.session,
+        keyed.attendance_code,
+        coalesce(attendance_codes.category, 'not_in_force') as attendance_category,
+        coalesce(attendance_codes.counts_as_possible, false) as counts_as_possible,
+        attendance_codes.code is not null as is_code_in_force,
+        keyed.loaded_at,
+        -- when this build wrote the row: int_pupil_attendance_summarised reads from it on.
+        -- Never before the last build's, even if the clock stepped back in between.
+        {% if last_built_at is not none -%}
+            greatest(
+                cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp),
+                cast('{{ last_built_at }}' as timestamp) + interval '1 microsecond'
+            )
+        {%- else -%}
+            cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+        {%- endif %} as built_at
+    from keyed
     inner join session_calendar
-        on classified.session_date = session_calendar.session_date
+        on keyed.session_date = session_calendar.session_date
+    left join attendance_codes
+        on
+            keyed.attendance_code = attendance_codes.code
+            and (
+                attendance_codes.valid_from is null
+                or keyed.session_date >= attendance_codes.valid_from
+            )
+            and (
+                attendance_codes.valid_to is null
+                or keyed.session_date <= attendance_codes.valid_to
+            )
 
 ),
 
@@ -109,8 +209,10 @@ final as (
         attendance_code,
         attendance_category,
         counts_as_possible,
-        is_code_in_force
-    from dated
+        is_code_in_force,
+        loaded_at,
+        built_at
+    from classified
 
 )
 

@@ -1,0 +1,1 @@
+"""Benchmark harness: the pipeline at trust scale, the SQL floor and a per-subject eraser."""
