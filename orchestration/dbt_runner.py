@@ -35,7 +35,8 @@ def parse_as_of(value: str | dt.date | None) -> dt.date | None:
 
 
 def dbt_build_command(as_of: dt.date | None, select: Sequence[str] | None = None,
-                      command_name: str = "build") -> list[str]:
+                      command_name: str = "build",
+                      exclude: Sequence[str] | None = None) -> list[str]:
     """The exact dbt command line (kept separate so it can be shown and tested)."""
     project = str(warehouse.PROJECT_DIR)
     command = [str(DBT_EXECUTABLE), command_name, "--profiles-dir", project,
@@ -44,6 +45,8 @@ def dbt_build_command(as_of: dt.date | None, select: Sequence[str] | None = None
         command += ["--vars", json.dumps({"as_of": as_of.isoformat()})]
     if select:
         command += ["--select", *select]
+    if exclude:
+        command += ["--exclude", *exclude]
     return command
 
 
@@ -53,7 +56,7 @@ def run_dbt_build(as_of: str | dt.date | None = None, select: Sequence[str] | No
 
 
 def run_dbt(as_of: str | dt.date | None = None, select: Sequence[str] | None = None,
-            command: str = "build") -> int:
+            command: str = "build", exclude: Sequence[str] | None = None) -> int:
     """Run one dbt command (build, run, test) for ``as_of``; returns dbt's exit code."""
     as_of_date = parse_as_of(as_of)
     con = warehouse.connect()
@@ -65,6 +68,6 @@ def run_dbt(as_of: str | dt.date | None = None, select: Sequence[str] | None = N
     if not DBT_EXECUTABLE.exists():
         raise TinyTrackerError(f"dbt not found at {DBT_EXECUTABLE}: run `make setup` first")
     completed = subprocess.run(
-        dbt_build_command(as_of_date, select, command), env=env, cwd=warehouse.PROJECT_DIR, check=False
+        dbt_build_command(as_of_date, select, command, exclude), env=env, cwd=warehouse.PROJECT_DIR, check=False
     )
     return completed.returncode

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.errors import TinyTrackerError
-from orchestration.warehouse import PROJECT_DIR, db_path
+from orchestration.warehouse import PROJECT_DIR, db_path, duckdb_config
 
 BACKUP_DIR_ENV = "TINYTRACKER_BACKUP_DIR"
 BACKUP_RETENTION_DAYS = 90
@@ -69,7 +69,7 @@ def copy_database(source: Path, target: Path) -> None:
     """
     if target.exists():
         target.unlink()
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config=duckdb_config())
     try:
         con.execute("attach ? as source_db", [str(source)])
         con.execute("checkpoint source_db")

@@ -23,6 +23,8 @@ SEEDS_DIR = PROJECT_DIR / "seeds"
 DEFAULT_DB = "warehouse/tinytracker.duckdb"
 DB_ENV = "TINYTRACKER_DB"
 LOCK_WAIT_ENV = "TINYTRACKER_LOCK_WAIT_SECONDS"
+MEMORY_LIMIT_ENV = "TINYTRACKER_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"  # DuckDB spills past it; profiles.yml reads the same variable
 
 SQL_TYPES = {"text": "varchar", "date": "date", "boolean": "boolean", "integer": "bigint"}
 
@@ -38,6 +40,11 @@ def db_path() -> Path:
     return path
 
 
+def duckdb_config() -> dict[str, str]:
+    """Settings every warehouse connection uses (dbt's profile sets the same)."""
+    return {"memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)}
+
+
 def connect(path: Path | None = None, *, read_only: bool = False,
             wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting briefly if another process holds DuckDB's write lock."""
@@ -50,7 +57,7 @@ def connect(path: Path | None = None, *, read_only: bool = False,
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise TinyTrackerError(f"cannot open warehouse {path}: {exc}") from exc

@@ -8,8 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from orchestration.errors import TinyTrackerError
-from orchestration.generator import DEFAULT_EXTRACT_DATE, GeneratorConfig, generate_extract
-from orchestration.generator.progress import Progress
+from orchestration.generator.config import DEFAULT_EXTRACT_DATE
 
 DESCRIPTION = """\
 Write one synthetic MIS extract folder in the landing contract (shared/spec/landing-contract.md):
@@ -79,6 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: Faker and numpy take most of a second, which no other command should pay
+    from orchestration.generator import GeneratorConfig, generate_extract
+    from orchestration.generator.progress import Progress
+
     config = GeneratorConfig(
         out=args.out, organisations=args.organisations, pupils=args.pupils, years=args.years,
         seed=args.seed, extract_date=args.extract_date, file_format=args.file_format,

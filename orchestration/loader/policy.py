@@ -142,8 +142,18 @@ def record_revocations(con: duckdb.DuckDBPyConnection, load_id: str,
     """Set ``mis_permission = 'revoked'`` for organisations this extract revokes.
 
     Only that column (and the load bookkeeping) changes: the rest of the extract's row for the
-    organisation is refused like all its other rows.
+    organisation is refused like all its other rows. An organisation the warehouse has never
+    stored gets a row with only its id, name and the revocation (organisation data, not about
+    any person), so a later extract without ``organisations.csv`` is refused for it too instead
+    of its pupils' rows landing in quarantine as an unknown organisation.
     """
+    con.execute(f"""
+        insert into raw.organisations (organisation_id, name, mis_permission, _load_id,
+            _loaded_at)
+        select organisation_id, name, 'revoked', {literal(load_id)}, {loaded_at_sql}
+        from tt_refused
+        where revoked_by_extract and not in_warehouse
+    """)
     rows = con.execute(f"""
         update raw.organisations
         set mis_permission = 'revoked', _load_id = {literal(load_id)}, _loaded_at = {loaded_at_sql}

@@ -156,7 +156,7 @@ def restore(taken_on: dt.date, today: dt.date | None = None) -> RestoreResult:
     shutil.copyfile(backup.path, pending)
     as_of = today or dt.date.today()
     result = apply.RunResult(run_id=str(uuid.uuid4()), as_of=as_of, dry_run=False)
-    con = duckdb.connect(str(pending))
+    con = duckdb.connect(str(pending), config=warehouse.duckdb_config())
     try:
         apply.ensure_run_tables(con)
         carried: dict[str, int] = {}

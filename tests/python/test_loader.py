@@ -223,11 +223,27 @@ def test_an_organisation_revoked_in_the_extract_gets_nothing_stored_and_exit_cod
     assert "ORG2  Elm Academy" in captured.out
     for table, rows in raw_tables(db).items():
         assert rows, f"ORG1 rows were loaded into {table}"
-        assert all("ORG2" not in repr(row) for row in rows), table
+        if table != "raw.organisations":
+            assert all("ORG2" not in repr(row) for row in rows), table
+    # only the revocation itself is recorded, so later extracts are refused too
+    assert query(db, "select name, mis_permission, contract_start, trust_id "
+                     "from raw.organisations where organisation_id = 'ORG2'") == [
+        ("Elm Academy", "revoked", None, None)]
     assert query(db, "select count(*) from raw.quarantine") == [(0,)]
     refused = dict(query(db, "select file_name, rows_refused from raw.load_log"))
     assert refused["attendance_sessions.csv"] == 2
     assert refused["organisations.csv"] == 1
+
+
+def test_a_later_extract_without_organisations_is_still_refused_for_a_revoked_newcomer(
+        db: Path, extract: ExtractBuilder, tmp_path: Path) -> None:
+    two_schools(extract, "revoked")
+    load_extract(extract.write())
+    later = ExtractBuilder(tmp_path / "later")
+    later.add("pupils", organisation_id="ORG2", pupil_id="P7", upn="A950000178301")
+    result = load_extract(later.write())
+    assert result.refused and counts(result, "pupils") == (1, 0, 0, 0, 0, 1, 0)
+    assert query(db, "select count(*) from raw.quarantine") == [(0,)]
 
 
 def test_an_organisation_revoked_in_the_warehouse_stays_refused_when_the_extract_grants(
