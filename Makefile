@@ -43,8 +43,9 @@ test: setup  ## every check: pytest, dbt build on a synthetic extract, sqlfluff,
 	$(MAKE) --no-print-directory bench-smoke
 	@echo "make test: all checks passed"
 
-pytest: setup  ## Python tests (tests/python)
-	$(BIN)/pytest -q
+pytest: setup  ## Python tests (tests/python), one worker per core, a test module per worker
+	$(BIN)/dbt parse --profiles-dir . --target dev --quiet  # the manifest Dagster's tests load
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 dbt-test: export TINYTRACKER_DB := $(abspath $(TEST_DB))
 dbt-test: setup  ## dbt build (seeds, models, data tests, unit tests) on a fresh synthetic extract
