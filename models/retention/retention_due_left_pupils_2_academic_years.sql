@@ -61,6 +61,8 @@ final as (
         rules.rule_id,
         case when triggers.trigger_on is not null then 'leaving_date' end as triggered_by,
         triggers.trigger_on,
+        -- two academic years are counted from the end of the one the pupil left in
+        {{ tinytracker.academic_year_end('triggers.trigger_on') }} as left_academic_year_ends_on,
         {{ tinytracker.add_period(
             tinytracker.next_academic_year_start('triggers.trigger_on'),
             'rules.period_value',

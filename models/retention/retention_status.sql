@@ -22,6 +22,13 @@ rules as (
 
 ),
 
+-- ids of actions taken on request (erasure of one person), documented beside the rules
+request_rules as (
+
+    select * from {{ ref('retention_request_rules') }}
+
+),
+
 backups_period as (
 
     select
@@ -85,30 +92,26 @@ subjects as (
 
 ),
 
--- an erasure request has no rule of its own: it takes the action of the subject's kind
-kind_actions as (
-
-    select distinct
-        subject_kind,
-        action
-
-    from rules
-
-),
-
+-- the action comes from the rule, or the request id, documented for that kind of subject:
+-- an id documented for another kind (or not at all) leaves it null, which the not_null test
+-- on action reports (the rule_id relationships test names the undocumented id)
 evaluated as (
 
     select
         subjects.*,
-        coalesce(rules.action, kind_actions.action) as action,  -- noqa: RF04
+        coalesce(rules.action, request_rules.action) as action,  -- noqa: RF04
         coalesce(rules.tie_break_rank, 0) as tie_break_rank,
         {{ tinytracker.as_of() }} as as_of
 
     from subjects
     left join rules
-        on subjects.rule_id = rules.rule_id
-    left join kind_actions
-        on subjects.subject_kind = kind_actions.subject_kind
+        on
+            subjects.rule_id = rules.rule_id
+            and subjects.subject_kind = rules.subject_kind
+    left join request_rules
+        on
+            subjects.rule_id = request_rules.rule_id
+            and subjects.subject_kind = request_rules.subject_kind
 
 ),
 
@@ -116,9 +119,11 @@ statuses as (
 
     select
         *,
+        -- a standing hold holds every row of the subject, due or not (due_on still shows
+        -- when it will fall due); what was already actioned stays actioned
         case
             when actioned_on is not null then 'actioned'
-            when due_on <= as_of and is_held then 'on_hold'
+            when is_held then 'on_hold'
             when due_on <= as_of then 'due'
             else 'retained'
         end as status,

@@ -6,6 +6,13 @@ retention_status as (
 
 ),
 
+-- only calendar rules fall due; the ids of actions taken on request have no due_on
+rules as (
+
+    select * from {{ ref('retention_rules') }}
+
+),
+
 horizons as (
 
     select 30 as horizon_days
@@ -20,12 +27,14 @@ horizons as (
 organisation_rules as (
 
     select distinct
-        organisation_id,
-        rule_id,
-        action,
-        as_of
+        retention_status.organisation_id,
+        retention_status.rule_id,
+        retention_status.action,
+        retention_status.as_of
 
     from retention_status
+    inner join rules
+        on retention_status.rule_id = rules.rule_id
 
 ),
 
@@ -43,11 +52,14 @@ windows as (
 
 ),
 
--- work still to come: not yet due, and the rule that will act on the subject
+-- work still to come: not yet due (held or not), and the rule that will act on the subject
 upcoming as (
 
     select * from retention_status
-    where status = 'retained' and is_winning_rule and due_on is not null
+    where
+        status in ('retained', 'on_hold')
+        and is_winning_rule
+        and due_on > as_of
 
 ),
 

@@ -2,8 +2,9 @@
 
 The policy keeps data "in case of a dispute" and for complaints (spec: Legal hold, interp.).
 A hold lives in ``audit.legal_holds`` with who placed it, when and why; while ``released_at``
-is null the retention models show the held subjects as ``on_hold`` once due and keep them out
-of ``retention.retention_plan``. A hold on a pupil also holds that pupil's contacts.
+is null the retention models show every row of the held subjects as ``on_hold``, due or not
+(``due_on`` still says when it will fall due), and keep them out of
+``retention.retention_plan``. A hold on a pupil also holds that pupil's contacts.
 
 Holds name subjects by their MIS id, so they are checked against the warehouse when placed:
 a hold on a mistyped id would silently hold nothing, which is worse than an error.

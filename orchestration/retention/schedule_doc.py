@@ -62,11 +62,50 @@ def _step_text(step: Row) -> str:
     return f"{text}. {step['description'][:1].upper()}{step['description'][1:]}."
 
 
+def _request_rules_lines(request_rules: Sequence[Row]) -> list[str]:
+    """The ids of actions taken on request: each basis quoted once, then the ids it covers.
+
+    They have no calendar, so they are not in the summary table; they are listed so that every
+    rule id a status or audit row can carry is explained in the one document the DPO reads.
+    """
+    lines = [
+        "## Actions on request (no calendar)",
+        "",
+        "Ids recorded when data is erased on the organisation's request before any rule makes "
+        "it due (seeds/policy/retention_request_rules.csv). They have no trigger, period or "
+        "`due_on`: the subject shows `actioned` under the id, and the action is the one its "
+        "kind's rule would take (the same steps of seeds/policy/retention_actions.csv).",
+        "",
+    ]
+    bases = dict.fromkeys((r["policy_section"], r["policy_clause"], r["basis"])
+                          for r in request_rules)
+    for section, clause, basis in bases:
+        covered = [r for r in request_rules
+                   if (r["policy_section"], r["policy_clause"], r["basis"]) == (section, clause,
+                                                                               basis)]
+        lines += [
+            f"Basis (privacy policy, {section}):",
+            "",
+            quoted_clause("", clause),
+            "",
+            basis,
+            "",
+            "| rule_id | subject kind | which subject | action | written by |",
+            "|---|---|---|---|---|",
+            *[f"| `{r['rule_id']}` | {r['subject_kind']} | {r['subject_description']} "
+              f"| {r['action']}: {r['action_description']} | `{r['written_by']}` "
+              f"(`requested_by` {r['requested_by']}) |" for r in covered],
+            "",
+        ]
+    return lines
+
+
 def render_schedule(
     rules: Sequence[Row],
     actions: Sequence[Row],
     general_clauses: Sequence[Row],
     interpretations: Sequence[Row],
+    request_rules: Sequence[Row] = (),
 ) -> str:
     """The whole Markdown document (deterministic: same seeds, same bytes)."""
     backups = next(c for c in general_clauses if c["clause_id"] == "backups_kept_90_days")
@@ -131,6 +170,8 @@ def render_schedule(
                 + "."
             )
         lines.append("")
+    if request_rules:
+        lines += _request_rules_lines(request_rules)
     lines += ["## Clauses that apply to every rule", ""]
     for clause in general_clauses:
         lines += [
@@ -170,6 +211,7 @@ def render_from_seeds(seeds_dir: Path = POLICY_SEEDS_DIR) -> str:
         read_seed("retention_actions", seeds_dir),
         read_seed("retention_general_clauses", seeds_dir),
         read_seed("retention_interpretations", seeds_dir),
+        read_seed("retention_request_rules", seeds_dir),
     )
 
 

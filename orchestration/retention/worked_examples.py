@@ -8,6 +8,12 @@ statuses, due dates and plan the spec implies; it is also a quick way to see the
 models at work (``python -m orchestration.retention.worked_examples``, then
 ``tinytracker build --as-of 2025-10-01``).
 
+``write_extract`` writes the same subjects as a landing-contract extract (one CSV file per
+entity), so the examples can also go the way real data goes: ``tinytracker load DIR``, holds
+through ``tinytracker hold add``, then ``tinytracker build --as-of 2025-10-01``. Only what an
+MIS extract can carry is in it: the anonymised pupil, the suppression list and the quarantined
+row are written by retention runs and the loader, never delivered.
+
 Organisations:
     ORG-RUN   contract running; most pupils, contacts, employees and imports live here.
     ORG-END   contract ended 2023-08-31 (pupils due 2025-08-31, contacts 2024-02-29).
@@ -19,12 +25,15 @@ Organisations:
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import duckdb
 
 from orchestration import warehouse
+from orchestration.contract import LANDING_FILES
 from orchestration.retention import holds
 
 D = dt.date.fromisoformat
@@ -139,6 +148,10 @@ ERASURE_SUPPRESSIONS: Sequence[Mapping[str, object]] = (
     {"subject_kind": "pupil_contact", "organisation_id": "ORG-RUN", "subject_token": "token-c-1",
      "surrogate_id": "S-CONTACT-1", "rule_id": "contacts_6m_after_removal",
      "actioned_on": D("2025-06-01"), "run_id": "RUN-0"},
+    # deleted by an erasure request for its pupil (orchestration/rights/erasure.py's id)
+    {"subject_kind": "pupil_contact", "organisation_id": "ORG-RUN", "subject_token": "token-c-2",
+     "surrogate_id": "S-CONTACT-2", "rule_id": "erasure_request_contact",
+     "actioned_on": D("2025-09-20"), "run_id": "RUN-2"},
 )
 
 TABLES: Mapping[str, Sequence[Mapping[str, object]]] = {
@@ -195,6 +208,50 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str,
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         con.execute(f"insert into {table} ({columns}) values ({marks})", list(values.values()))
+
+
+def _csv_value(value: object) -> str:
+    """A value as the landing contract writes it: ISO dates, true/false, empty for null."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def extract_rows() -> dict[str, list[dict[str, object]]]:
+    """The worked examples an MIS extract can carry, per landing file, defaults filled in.
+
+    Pupils already anonymised are left out: only a retention run makes them, and the loader
+    would never accept their surrogate ids as new pupils.
+    """
+    rows: dict[str, list[dict[str, object]]] = {}
+    for landing in LANDING_FILES:
+        table = f"raw.{landing.name}"
+        defaults = ROW_DEFAULTS.get(table, {})
+        kept = [{**defaults, **row} for row in TABLES.get(table, ())
+                if row.get("anonymised_on") is None]
+        for row in kept:
+            unknown = set(row) - set(landing.column_names)
+            if unknown:
+                raise ValueError(f"{landing.name}: not landing-contract columns: {sorted(unknown)}")
+        rows[landing.name] = kept
+    return rows
+
+
+def write_extract(folder: Path) -> Path:
+    """Write the worked examples as an extract folder (``<entity>.csv``, contract columns)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {landing.name: landing for landing in LANDING_FILES}
+    for name, rows in extract_rows().items():
+        columns = files[name].column_names
+        with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows([_csv_value(row.get(column)) for column in columns] for row in rows)
+    return folder
 
 
 def load_worked_examples(con: duckdb.DuckDBPyConnection, *, with_holds: bool = True) -> None:

@@ -3,22 +3,29 @@
 One warehouse per module (orchestration/retention/worked_examples.py) is built with dbt for
 as_of 2025-10-01 and again for 2026-10-01; each build runs the retention models' own dbt tests
 (unit tests and compliance tests included). The assertions are the spec's examples and the
-interpretations in seeds/policy/retention_interpretations.csv.
+interpretations in seeds/policy/retention_interpretations.csv. A second warehouse gets the
+same examples the way real data comes: a landing-contract extract loaded with `tinytracker
+load`, holds placed with `tinytracker hold add`, then `tinytracker build --as-of 2025-10-01`.
+Tests that change a warehouse work on a copy of it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from conftest import TEST_SECRET
 from orchestration import warehouse
+from orchestration.cli import main
 from orchestration.dbt_runner import run_dbt_build
 from orchestration.retention import holds
-from orchestration.retention.worked_examples import load_worked_examples
+from orchestration.retention.worked_examples import HOLDS, load_worked_examples, write_extract
 
 FIRST_AS_OF = dt.date(2025, 10, 1)
 SECOND_AS_OF = dt.date(2026, 10, 1)
@@ -67,9 +74,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
             "summary": read_relation(db, "retention.rpt_retention_summary"),
             "forecast": read_relation(db, "retention.rpt_retention_forecast"),
         }
+        first_db = root / "first_build.duckdb"
+        shutil.copy(db, first_db)
         second_exit = run_dbt_build(SECOND_AS_OF, RETENTION_SELECTION)
         yield {
-            "db": db,
+            "first_db": first_db,
             "first_exit": first_exit,
             "second_exit": second_exit,
             "first": first,
@@ -205,10 +214,25 @@ def test_pupil_hold_keeps_the_pupil_and_its_contacts_on_hold_and_out_of_the_plan
 
 def test_organisation_hold_holds_every_kind_of_subject(statuses, plan):
     assert status_of(statuses, "ORG-HOLD", "P-ORG-HELD", CONTRACT) == ("on_hold", D("2024-12-31"))
+    assert status_of(statuses, "ORG-HOLD", "P-ORG-HELD", LEFT) == ("on_hold", None)
     assert status_of(statuses, "ORG-HOLD", "E-ORG-HELD", EMPLOYEES) == ("on_hold", D("2023-01-31"))
     assert status_of(statuses, "ORG-HOLD", "I-ORG-HELD", "setup_imports_1y_after_processing") == (
         "on_hold", D("2023-01-10"))
     assert not [row for row in plan if row["organisation_id"] == "ORG-HOLD"]
+
+
+def test_held_subject_not_yet_due_is_on_hold_with_its_due_date_shown(statuses, plan):
+    """The hold, not the date, decides: the DPO sees every held row as on_hold, and when it
+    will fall due (K-ORG-HELD falls due 2025-12-31, after as_of)."""
+    row = statuses[("ORG-HOLD", "K-ORG-HELD", "correspondence_3y_after_contract")]
+    assert (row["status"], row["due_on"], row["is_held"]) == ("on_hold", D("2025-12-31"), True)
+    assert row["backups_clear_on"] == D("2026-03-31")
+    running = statuses[("ORG-RUN", "K-ABOUT-HELD", "correspondence_3y_after_contract")]
+    assert (running["status"], running["due_on"]) == ("on_hold", None)
+    held = [r for r in statuses.values() if r["is_held"] and r["actioned_on"] is None]
+    assert held and {r["status"] for r in held} == {"on_hold"}
+    assert not [r for r in plan if (r["organisation_id"], r["subject_id"]) in {
+        (h["organisation_id"], h["subject_id"]) for h in held}]
 
 
 def test_employee_hold_keeps_that_employee_only(statuses, plan):
@@ -239,7 +263,23 @@ def test_summary_reports_oldest_overdue_due_date_per_rule(built):
     due_left = summary[("ORG-RUN", LEFT, "due")]
     assert (due_left["subject_count"], due_left["oldest_overdue_due_on"]) == (3, D("2025-09-01"))
     assert due_left["max_days_overdue"] == 30
+    assert due_left["held_past_due_count"] == 0
     assert summary[("ORG-RUN", LEFT, "retained")]["oldest_overdue_due_on"] is None
+
+
+def test_summary_counts_held_data_past_due_apart_never_as_overdue(built):
+    summary = {(r["organisation_id"], r["rule_id"], r["status"]): r
+               for r in built["first"]["summary"]}
+    held_employee = summary[("ORG-HOLD", EMPLOYEES, "on_hold")]
+    assert (held_employee["oldest_overdue_due_on"], held_employee["max_days_overdue"]) == (
+        None, None)
+    assert (held_employee["held_past_due_count"], held_employee["oldest_held_past_due_on"]) == (
+        1, D("2023-01-31"))
+    # K-ORG-HELD is held but not due until 2025-12-31: on_hold, yet not past due
+    held_letter = summary[("ORG-HOLD", "correspondence_3y_after_contract", "on_hold")]
+    assert (held_letter["subject_count"], held_letter["held_past_due_count"]) == (1, 0)
+    assert not [r for r in built["first"]["summary"]
+                if r["status"] != "due" and r["oldest_overdue_due_on"] is not None]
 
 
 def test_forecast_shows_what_falls_due_in_the_next_365_days(built):
@@ -266,8 +306,13 @@ def test_build_two_as_of_dates_differ_exactly_by_rules_due_in_between(built):
     assert changed == fell_due
     assert fell_due  # the examples do have rules falling due in that year
     for key in changed:
-        expected = "on_hold" if first[key]["is_held"] else "due"
-        assert second[key]["status"] == expected
+        assert second[key]["status"] == "due"
+    # a held subject is on_hold on both dates, also where its due_on lies between them
+    held = {key for key, row in first.items() if row["is_held"]}
+    assert {first[key]["status"] for key in held} == {second[key]["status"] for key in held} == {
+        "on_hold"}
+    assert any(FIRST_AS_OF < first[key]["due_on"] <= SECOND_AS_OF
+               for key in held if first[key]["due_on"] is not None)
     unchanged_columns = ("due_on", "trigger_on", "triggered_by", "backups_clear_on",
                          "is_winning_rule", "actioned_on")
     for key in first:
@@ -275,17 +320,13 @@ def test_build_two_as_of_dates_differ_exactly_by_rules_due_in_between(built):
             second[key][c] for c in unchanged_columns]
 
 
-def test_released_hold_lets_the_next_build_plan_the_subject(built, tmp_path):
-    db = built["db"]
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv(warehouse.DB_ENV, str(db))
-        env.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
-        env.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
-        con = warehouse.connect()
-        (pupil_hold,) = [h for h in holds.list_holds(con) if h.subject_id == "P-HELD"]
-        holds.release_hold(con, pupil_hold.hold_id, released_by="dpo")
-        con.close()
-        assert run_dbt_build(FIRST_AS_OF, RETENTION_SELECTION) == 0
+def test_released_hold_lets_the_next_build_plan_the_subject(built, tmp_path, monkeypatch):
+    db = copy_of(built, tmp_path, monkeypatch)
+    con = warehouse.connect()
+    (pupil_hold,) = [h for h in holds.list_holds(con) if h.subject_id == "P-HELD"]
+    holds.release_hold(con, pupil_hold.hold_id, released_by="dpo")
+    con.close()
+    assert run_dbt_build(FIRST_AS_OF, RETENTION_SELECTION) == 0
     statuses = read_statuses(db)
     assert status_of(statuses, "ORG-RUN", "P-HELD", LEFT) == ("due", D("2024-09-01"))
     assert status_of(statuses, "ORG-RUN", "C-HELD", CONTACTS) == ("due", D("2023-01-15"))
@@ -293,28 +334,155 @@ def test_released_hold_lets_the_next_build_plan_the_subject(built, tmp_path):
     assert planned(plan, "P-HELD")["raw.pupils"]["rule_id"] == LEFT
 
 
-def test_overdue_data_fails_the_build_only_after_a_completed_real_retention_run(built, tmp_path):
-    """Before a real run overdue data only warns; a dry run changes nothing; a real run whose
-    as_of was past due_on + 1 day and left data behind makes the build fail."""
-    db = built["db"]
-    after_run_test = ["overdue_personal_data_after_retention_run"]
+def copy_of(built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the warehouse as the first build (2025-10-01) left it."""
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(built["first_db"], db)
+    monkeypatch.setenv(warehouse.DB_ENV, str(db))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    return db
+
+
+def log_run(run_id: str, as_of: str, *, is_dry_run: bool = False,
+            requested_by: str | None = None) -> None:
+    """One finished step of a retention run in audit.retention_log."""
+    con = warehouse.connect()
+    con.execute(
+        "insert into audit.retention_log (run_id, as_of, rule_id, table_name, action, "
+        "rows_affected, is_dry_run, started_at, finished_at, requested_by) values (?, ?, "
+        "'contacts_6m_after_removal', 'raw.pupil_contacts', 'delete', 0, ?, "
+        "timestamp '2025-09-20 02:00', timestamp '2025-09-20 02:01', ?)",
+        [run_id, D(as_of), is_dry_run, requested_by],
+    )
+    con.close()
+
+
+OVERDUE_TESTS = ["overdue_personal_data", "overdue_personal_data_after_retention_run"]
+
+
+def overdue_results(tmp_path: Path) -> dict[str, tuple[str, int]]:
+    """(status, rows listed) of the two overdue tests in the last dbt run."""
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[2]: (r["status"], r["failures"]) for r in results
+            if r["unique_id"].split(".")[2] in OVERDUE_TESTS}
+
+
+def test_overdue_data_warns_before_the_first_real_run_and_errors_after(built, tmp_path,
+                                                                       monkeypatch):
+    """Before a real run overdue data only warns (a dry run, an erasure request or a restore
+    is no retention run); once a real run has finished it is an error, listed once."""
+    copy_of(built, tmp_path, monkeypatch)
+    overdue = [r for r in built["first"]["statuses"].values()
+               if r["status"] == "due" and r["due_on"] + dt.timedelta(days=1) < FIRST_AS_OF]
+    assert overdue
+    log_run("DRY-RUN", "2025-09-20", is_dry_run=True)
+    log_run("ERASURE", "2025-09-20", requested_by="erasure_request")
+    log_run("RESTORE", "2025-09-20", requested_by="restore")
+    assert run_dbt_build(FIRST_AS_OF, OVERDUE_TESTS) == 0
+    assert overdue_results(tmp_path) == {
+        "overdue_personal_data": ("warn", len(overdue)),
+        "overdue_personal_data_after_retention_run": ("pass", 0),
+    }
+    log_run("REAL-RUN", "2025-09-20")
+    assert run_dbt_build(FIRST_AS_OF, OVERDUE_TESTS) == 1
+    assert overdue_results(tmp_path) == {
+        "overdue_personal_data": ("pass", 0),
+        "overdue_personal_data_after_retention_run": ("fail", len(overdue)),
+    }
+
+
+def test_after_a_real_run_data_that_fell_due_since_is_an_error_if_the_schedule_stops(
+        built, tmp_path, monkeypatch):
+    """The only real run was on 2023-06-01, before every overdue subject fell due: the
+    schedule stopped, so what fell due since is an error, not a warning."""
+    copy_of(built, tmp_path, monkeypatch)
+    overdue = [r for r in built["first"]["statuses"].values()
+               if r["status"] == "due" and r["due_on"] + dt.timedelta(days=1) < FIRST_AS_OF]
+    assert overdue and min(r["due_on"] for r in overdue) > D("2023-06-01")
+    log_run("FIRST-AND-LAST-RUN", "2023-06-01")
+    assert run_dbt_build(FIRST_AS_OF, OVERDUE_TESTS) == 1
+    assert overdue_results(tmp_path)["overdue_personal_data_after_retention_run"] == (
+        "fail", len(overdue))
+
+
+def test_contact_erased_on_request_shows_actioned_under_its_documented_id(statuses):
+    row = statuses[("ORG-RUN", "S-CONTACT-2", "erasure_request_contact")]
+    assert (row["status"], row["action"], row["actioned_on"]) == (
+        "actioned", "delete", D("2025-09-20"))
+
+
+def test_undocumented_rule_id_from_the_suppression_list_fails_the_build(built, tmp_path,
+                                                                        monkeypatch):
+    """Every rule id in retention_status must be a calendar rule or a documented request id
+    (seeds/policy/retention_request_rules.csv), actioned rows included."""
+    copy_of(built, tmp_path, monkeypatch)
+    con = warehouse.connect()
+    con.execute(
+        "insert into audit.erasure_suppressions (subject_kind, organisation_id, subject_token, "
+        "surrogate_id, rule_id, actioned_on, run_id) values ('pupil_contact', 'ORG-RUN', "
+        "'token-c-3', 'S-CONTACT-3', 'erasure_request_undocumented', date '2025-09-21', 'RUN-3')"
+    )
+    con.close()
+    assert run_dbt_build(FIRST_AS_OF, ["retention_status"]) == 1
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    failed = {r["unique_id"].split(".")[2] for r in results if r["status"] == "fail"}
+    assert failed == {"relationships_retention_status_rule_id__rule_id__ref_retention_rule_ids_",
+                      "not_null_retention_status_action"}
+
+
+# ------------------------------------------------------------ the same examples, end to end
+
+RETENTION_MADE = {"S-PUPIL-1", "S-CONTACT-1", "S-CONTACT-2"}
+"""Subjects only a retention run or erasure makes: never in an extract."""
+
+
+@pytest.fixture(scope="module")
+def loaded_and_built(tmp_path_factory: pytest.TempPathFactory) -> dict[Key, dict[str, object]]:
+    """The examples as an extract: `tinytracker load`, `hold add`, `build --as-of 2025-10-01`."""
+    root = tmp_path_factory.mktemp("retention_extract")
+    extract = write_extract(root / "extract")
+    db = root / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as env:
         env.setenv(warehouse.DB_ENV, str(db))
-        env.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
-        env.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
-
-        def log_run(run_id: str, is_dry_run: bool) -> None:
-            con = warehouse.connect()
-            con.execute(
-                "insert into audit.retention_log (run_id, as_of, rule_id, table_name, action, "
-                "rows_affected, is_dry_run, started_at, finished_at) values (?, date "
-                "'2025-09-20', 'contacts_6m_after_removal', 'raw.pupil_contacts', 'delete', 0, "
-                "?, timestamp '2025-09-20 02:00', timestamp '2025-09-20 02:01')",
-                [run_id, is_dry_run],
-            )
+        env.setenv(warehouse.SECRET_ENV, TEST_SECRET)
+        env.setenv("DBT_TARGET_PATH", str(root / "target"))
+        env.setenv("DBT_LOG_PATH", str(root / "logs"))
+        assert main(["load", str(extract)]) == 0
+        for hold in HOLDS:
+            subject = [] if hold["subject_id"] is None else [
+                f"--{hold['subject_kind']}", hold["subject_id"]]
+            assert main(["hold", "add", "--organisation", hold["organisation_id"], *subject,
+                         "--reason", hold["reason"], "--by", "dpo"]) == 0
+        assert main(["build", "--as-of", "2025-10-01", "--select", *RETENTION_SELECTION]) == 0
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            assert con.execute("select count(*) from raw.quarantine").fetchone() == (0,)
+        finally:
             con.close()
+    return read_statuses(db)
 
-        log_run("DRY-RUN", is_dry_run=True)
-        assert run_dbt_build(FIRST_AS_OF, after_run_test) == 0
-        log_run("REAL-RUN", is_dry_run=False)
-        assert run_dbt_build(FIRST_AS_OF, after_run_test) == 1
+
+def test_loaded_extract_gives_the_spec_worked_examples(loaded_and_built):
+    assert status_of(loaded_and_built, "ORG-RUN", "P-LEFT-0720", LEFT) == ("due", D("2025-09-01"))
+    assert status_of(loaded_and_built, "ORG-RUN", "P-LEFT-0901", LEFT) == (
+        "retained", D("2026-09-01"))
+    assert status_of(loaded_and_built, "ORG-RUN", "P-LEFT-0229", LEFT) == (
+        "retained", D("2026-09-01"))
+    assert status_of(loaded_and_built, "ORG-RUN", "C-0831", CONTACTS) == ("due", D("2024-02-29"))
+    assert status_of(loaded_and_built, "ORG-RUN", "E-AUTHOR", EMPLOYEES) == (
+        "due", D("2025-02-28"))
+    assert status_of(loaded_and_built, "ORG-HOLD", "K-ORG-HELD",
+                     "correspondence_3y_after_contract") == ("on_hold", D("2025-12-31"))
+
+
+def test_loaded_extract_builds_the_same_statuses_as_the_worked_example_rows(loaded_and_built,
+                                                                           statuses):
+    """Load and staging change nothing the rules read: every subject an extract can carry has
+    the status, dates and winning rule the hand-written warehouse gives it."""
+    expected = {key: row for key, row in statuses.items() if key[1] not in RETENTION_MADE}
+    assert loaded_and_built.keys() == expected.keys()
+    columns = ("status", "action", "triggered_by", "trigger_on", "due_on", "backups_clear_on",
+               "is_held", "is_winning_rule", "actioned_on", "as_of")
+    for key, row in expected.items():
+        assert [loaded_and_built[key][c] for c in columns] == [row[c] for c in columns], key

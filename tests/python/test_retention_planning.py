@@ -85,6 +85,10 @@ def test_only_due_subjects_under_their_winning_rule_are_planned(con):
         ('O1', 'pupil', 'P-DUE', 'left_pupils_2_academic_years', 'due', true, '2025-09-01'),
         ('O1', 'pupil', 'P-DUE', 'pupils_2y_after_contract', 'due', false, '2025-09-15'),
         ('O1', 'pupil', 'P-HELD', 'left_pupils_2_academic_years', 'on_hold', true, '2024-09-01'),
+        ('O1', 'pupil', 'P-HELD-LATER', 'left_pupils_2_academic_years', 'on_hold', true,
+         '2026-09-01'),
+        ('O1', 'pupil', 'P-HELD-NO-TRIGGER', 'left_pupils_2_academic_years', 'on_hold', true,
+         null),
         ('O1', 'pupil', 'P-RETAINED', 'left_pupils_2_academic_years', 'retained', true, null)
     """)
     assert {(r["subject_id"], r["rule_id"]) for r in rows} == {

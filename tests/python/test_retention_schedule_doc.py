@@ -84,3 +84,34 @@ def test_policy_copies_match_the_shared_originals():
     """Where the team's reference folder is present, the committed copies must equal it."""
     assert POLICY.read_bytes() == (SHARED_DIR / "privacy-policy.txt").read_bytes()
     assert RULES_SPEC.read_bytes() == (SHARED_DIR / "spec" / "retention-rules.md").read_bytes()
+
+
+def test_request_rule_ids_are_exactly_the_ids_the_erasure_code_writes():
+    """The seed is how the rights code's ids become documented rule ids: the two must agree
+    on every (rule id, subject kind) pair, or retention_status fails its relationships test."""
+    from orchestration.rights import erasure
+    from orchestration.rights.subjects import CLI_KINDS
+
+    written = {(erasure.ERASURE_RULE, kind) for kind in CLI_KINDS.values()}
+    written |= {(rule_id, kind) for kind, rule_id in erasure.RELATED_RULES.items()}
+    documented = {(r["rule_id"], r["subject_kind"]) for r in seed("retention_request_rules")}
+    assert documented == written
+    assert {r["requested_by"] for r in seed("retention_request_rules")} == {erasure.REQUESTED_BY}
+
+
+def test_request_rules_take_the_action_of_their_kind_and_never_reuse_a_rule_id():
+    rules = seed("retention_rules")
+    kind_actions = {(r["subject_kind"], r["action"]) for r in rules}
+    for request in seed("retention_request_rules"):
+        assert (request["subject_kind"], request["action"]) in kind_actions, request["rule_id"]
+    assert not {r["rule_id"] for r in seed("retention_request_rules")} & {
+        r["rule_id"] for r in rules}
+
+
+def test_request_rules_quote_the_policy_verbatim_and_are_in_the_schedule():
+    policy = POLICY.read_text(encoding="utf-8")
+    document = schedule_doc.render_from_seeds()
+    for request in seed("retention_request_rules"):
+        assert request["policy_clause"] in policy, request["rule_id"]
+        assert f"> {request['policy_clause']}" in document
+        assert f"| `{request['rule_id']}` | {request['subject_kind']} |" in document
