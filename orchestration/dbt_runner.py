@@ -36,7 +36,8 @@ def parse_as_of(value: str | dt.date | None) -> dt.date | None:
 
 def dbt_build_command(as_of: dt.date | None, select: Sequence[str] | None = None,
                       command_name: str = "build",
-                      exclude: Sequence[str] | None = None) -> list[str]:
+                      exclude: Sequence[str] | None = None,
+                      extra_args: Sequence[str] = ()) -> list[str]:
     """The exact dbt command line (kept separate so it can be shown and tested)."""
     project = str(warehouse.PROJECT_DIR)
     command = [str(DBT_EXECUTABLE), command_name, "--profiles-dir", project,
@@ -47,16 +48,28 @@ def dbt_build_command(as_of: dt.date | None, select: Sequence[str] | None = None
         command += ["--select", *select]
     if exclude:
         command += ["--exclude", *exclude]
-    return command
+    return command + list(extra_args)
 
 
-def run_dbt_build(as_of: str | dt.date | None = None, select: Sequence[str] | None = None) -> int:
-    """Build (seeds, models, tests) for ``as_of``; returns dbt's exit code (0 = all passed)."""
-    return run_dbt(as_of, select, command="build")
+# dbt's unit tests run on fixture rows, not on the warehouse's data: they prove the SQL, so they
+# belong in CI (`make test` runs them in its `dbt build`) and a production build skips them, as
+# dbt's documentation recommends. Data tests always run.
+PRODUCTION_EXCLUDES = ("--exclude-resource-type", "unit_test")
+
+
+def run_dbt_build(as_of: str | dt.date | None = None, select: Sequence[str] | None = None,
+                  unit_tests: bool = False) -> int:
+    """Build (seeds, models, data tests) for ``as_of``; returns dbt's exit code (0 = passed).
+
+    ``unit_tests`` adds dbt's unit tests, which a production build leaves to CI.
+    """
+    return run_dbt(as_of, select, command="build",
+                   extra_args=() if unit_tests else PRODUCTION_EXCLUDES)
 
 
 def run_dbt(as_of: str | dt.date | None = None, select: Sequence[str] | None = None,
-            command: str = "build", exclude: Sequence[str] | None = None) -> int:
+            command: str = "build", exclude: Sequence[str] | None = None,
+            extra_args: Sequence[str] = ()) -> int:
     """Run one dbt command (build, run, test) for ``as_of``; returns dbt's exit code."""
     as_of_date = parse_as_of(as_of)
     con = warehouse.connect()
@@ -68,6 +81,7 @@ def run_dbt(as_of: str | dt.date | None = None, select: Sequence[str] | None = N
     if not DBT_EXECUTABLE.exists():
         raise TinyTrackerError(f"dbt not found at {DBT_EXECUTABLE}: run `make setup` first")
     completed = subprocess.run(
-        dbt_build_command(as_of_date, select, command, exclude), env=env, cwd=warehouse.PROJECT_DIR, check=False
+        dbt_build_command(as_of_date, select, command, exclude, extra_args), env=env,
+        cwd=warehouse.PROJECT_DIR, check=False
     )
     return completed.returncode

@@ -6,9 +6,12 @@ organisations as (
 
 ),
 
-attendance_sessions as (
+-- one row per pupil and academic year with a mark (the full_year rows): every mark is either
+-- a possible session or a not-counted one, so the two add up to the marks recorded
+attendance_years as (
 
-    select * from {{ ref('int_attendance_sessions_classified') }}
+    select * from {{ ref('int_pupil_attendance_summarised') }}
+    where term = 'full_year'
 
 ),
 
@@ -40,8 +43,8 @@ sessions_per_year as (
     select
         organisation_id,
         academic_year,
-        count(*) as attendance_sessions_recorded
-    from attendance_sessions
+        sum(possible_sessions + not_counted_sessions) as attendance_sessions_recorded
+    from attendance_years
     group by organisation_id, academic_year
 
 ),

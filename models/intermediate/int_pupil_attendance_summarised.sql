@@ -6,22 +6,16 @@
     - otherwise (a corrected mark, a new or re-keyed pupil_key), recounts the term from
       scratch;
     then re-adds the pupil's full_year row from its term rows. delete+insert on the unique key
-    replaces exactly those rows. The pre-hook deletes the rows of every key with no mark left
-    in int_attendance_sessions_classified (whose own pre-hook dropped the keys no longer in
-    int_pupil_keys), so erasure reaches this table on the same build. -#}
+    replaces exactly those rows. The pre-hook (delete_rows_of_retired_pupil_keys) deletes the
+    rows of every key no longer in int_pupil_keys, as int_attendance_sessions_classified's own
+    pre-hook does, so erasure reaches this table on the same build. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['pupil_key', 'academic_year', 'term'],
         on_schema_change='sync_all_columns',
-        pre_hook=[
-            "{% if is_incremental() %}
-            delete from {{ this }} where pupil_key not in (
-                select distinct pupil_key from {{ ref('int_attendance_sessions_classified') }}
-            )
-            {% endif %}"
-        ]
+        pre_hook=["{{ delete_rows_of_retired_pupil_keys() }}"]
     )
 }}
 

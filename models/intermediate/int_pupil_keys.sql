@@ -2,11 +2,14 @@
     the same key from build to build (incremental facts will rely on it); the post-hook drops
     every entry whose (organisation_id, pupil_id) no longer exists in stg_pupils: after an
     anonymisation (pupil_id replaced by a surrogate) or a deletion the old link is gone, and
-    the anonymised pupil gets a fresh key for its surrogate id. -#}
+    the anonymised pupil gets a fresh key for its surrogate id.
+    keyed_at (this build's start) lets the incremental attendance model find the keys issued
+    since its own last build without scanning every mark it holds; rows keyed before the
+    column existed have it null (on_schema_change adds it) and count as old. -#}
 {{
     config(
         materialized='incremental',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         post_hook=[
             "delete from {{ this }} where not exists (
                 select 1
@@ -62,7 +65,9 @@ final as (
     select
         organisation_id,
         pupil_id,
-        {{ random_surrogate_key() }} as pupil_key
+        {{ random_surrogate_key() }} as pupil_key,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+            as keyed_at
     from pupils_to_key
 
 )

@@ -6,9 +6,12 @@ pupils as (
 
 ),
 
-attendance_sessions as (
+-- one row per pupil and academic year with a mark (the full_year rows), rather than the tens
+-- of millions of marks themselves
+attendance_years as (
 
-    select * from {{ ref('int_attendance_sessions_classified') }}
+    select * from {{ ref('int_pupil_attendance_summarised') }}
+    where term = 'full_year'
 
 ),
 
@@ -42,7 +45,7 @@ pupil_years as (
     select distinct
         pupil_key,
         academic_year_start_year
-    from attendance_sessions
+    from attendance_years
 
     union
 

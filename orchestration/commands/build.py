@@ -25,11 +25,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--select", nargs="+", metavar="SELECTOR", help="dbt selectors, e.g. +retention_plan"
     )
+    parser.add_argument(
+        "--unit-tests", action="store_true",
+        help="also run dbt's unit tests (fixture rows, not warehouse data: CI runs them; a "
+             "production build skips them)",
+    )
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
-    status = run_dbt_build(args.as_of, args.select)
+    status = run_dbt_build(args.as_of, args.select, unit_tests=args.unit_tests)
     if status == 0 and not args.select:
         # analysts read a copy, refreshed after every full build that passed
         from orchestration.commands.publish import format_result

@@ -301,8 +301,9 @@ def test_requested_by_names_the_schedule_or_a_launch():
 def test_dbt_build_args_carry_as_of_and_reject_a_bad_date():
     from orchestration.defs.dbt.command import dbt_build_args
 
-    assert dbt_build_args(None) == ["build"]
-    assert dbt_build_args("2025-10-01") == ["build", "--vars", '{"as_of": "2025-10-01"}']
+    assert dbt_build_args(None) == ["build", "--exclude-resource-type", "unit_test"]
+    assert dbt_build_args("2025-10-01") == ["build", "--exclude-resource-type", "unit_test",
+                                            "--vars", '{"as_of": "2025-10-01"}']
     with pytest.raises(TinyTrackerError, match="YYYY-MM-DD"):
         dbt_build_args("01/10/2025")
 

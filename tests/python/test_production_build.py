@@ -1,0 +1,54 @@
+"""Production builds (CLI and Dagster) leave dbt's unit tests to CI; data tests always run."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestration import dbt_runner, warehouse
+from orchestration.cli import main
+from orchestration.defs.dbt.command import dbt_build_args
+
+
+@pytest.fixture
+def dbt_commands(tmp_path, monkeypatch) -> list[list[str]]:
+    """Every dbt command line run_dbt would start, captured instead of run."""
+    monkeypatch.setenv(warehouse.DB_ENV, str(tmp_path / "warehouse.duckdb"))
+    commands: list[list[str]] = []
+
+    class Completed:
+        returncode = 1  # a failed build: the CLI then does not publish
+
+    def fake_run(command, env, cwd, check):
+        commands.append(command)
+        return Completed()
+
+    monkeypatch.setattr(dbt_runner.subprocess, "run", fake_run)
+    return commands
+
+
+def excludes_unit_tests(command: list[str]) -> bool:
+    return any(command[i:i + 2] == ["--exclude-resource-type", "unit_test"]
+               for i in range(len(command)))
+
+
+def test_a_production_build_skips_unit_tests_but_not_data_tests(dbt_commands):
+    dbt_runner.run_dbt_build("2025-10-01")
+    (command,) = dbt_commands
+    assert command[1] == "build" and excludes_unit_tests(command)
+    assert "--exclude" not in command  # no data test or model is left out
+
+
+def test_unit_tests_run_when_asked_for(dbt_commands):
+    dbt_runner.run_dbt_build("2025-10-01", unit_tests=True)
+    assert not excludes_unit_tests(dbt_commands[0])
+
+
+def test_the_build_command_runs_unit_tests_only_with_its_flag(dbt_commands):
+    assert main(["build", "--as-of", "2025-10-01"]) == 1
+    assert main(["build", "--as-of", "2025-10-01", "--unit-tests"]) == 1
+    assert [excludes_unit_tests(command) for command in dbt_commands] == [True, False]
+
+
+def test_the_nightly_dagster_build_skips_unit_tests():
+    assert excludes_unit_tests(dbt_build_args(None))
+    assert excludes_unit_tests(dbt_build_args("2025-10-01"))
