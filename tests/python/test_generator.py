@@ -273,6 +273,9 @@ def test_generate_help_explains_every_option(capsys):
     for option in ("--out", "--organisations", "--pupils", "--years", "--seed", "--extract-date",
                    "--format", "--inject-errors"):
         assert option in text
+    # the contract it points at is the one in this repository
+    assert "(docs/landing-contract.md)" in text and "shared/spec" not in text
+    assert (Path(__file__).resolve().parents[2] / "docs" / "landing-contract.md").exists()
 
 
 # ---------------------------------------------------------------- pupils
