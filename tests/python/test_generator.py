@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -25,6 +26,7 @@ from orchestration.errors import TinyTrackerError
 from orchestration.generator import GeneratorConfig, generate_extract
 from orchestration.generator.calendar import academic_year_calendar
 from orchestration.generator.faults import KINDS
+from orchestration.generator.progress import Progress
 from orchestration.upn import is_temporary_upn, is_valid_upn, make_upn, upn_check_letter
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "reference"
@@ -436,3 +438,26 @@ def test_inject_errors_adds_exactly_that_many_bad_rows(tmp_path):
     assert {"bad_upn", "unknown_code", "mark_not_valid_on_date", "dates_out_of_order", "bad_date",
             "duplicate_key", "orphan_pupil", "missing_required"} <= rules
     assert {file for file, _line in bad} >= {"pupils", "attendance_sessions", "employees"}
+
+
+# ---------------------------------------------------------------- progress
+
+
+class _Terminal(io.StringIO):
+    """A stderr stand-in that says it is a terminal, so Progress redraws its bar."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_reaches_100_percent_exactly_at_the_end(tmp_path):
+    stream = _Terminal()
+    progress = Progress(1, stream=stream)
+    generate_extract(GeneratorConfig(out=tmp_path, **{**SMALL, "pupils": 300, "years": 1}),
+                     progress)
+    assert progress.done == progress.total
+    frames = [f for f in stream.getvalue().split("\r") if f.strip()]
+    percents = [int(f.split("]")[1].split("%")[0]) for f in frames]
+    assert percents[-1] == 100 and "done" in frames[-1]
+    assert percents == sorted(percents) and percents.count(100) == 1
+    assert len(frames) == progress.total
