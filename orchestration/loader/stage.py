@@ -151,6 +151,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, extract_file: ExtractFile) -> None
     source = f"""read_csv(
             {literal(str(extract_file.path))},
             header = true, auto_detect = false, columns = {{{columns}}},
+            compression = '{"gzip" if extract_file.compressed else "none"}',
             delim = ',', quote = '"', escape = '"', encoding = 'utf-8',
             strict_mode = true, null_padding = false,
             store_rejects = true, rejects_table = 'tt_rejects', rejects_scan = 'tt_rejects_scan'

@@ -162,8 +162,10 @@ def test_the_cli_prints_a_table_a_total_and_how_to_see_the_quarantine(
 def test_load_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["load", "--help"])
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
     assert "DIR" in out and "quarantine" in out and "transaction" in out
+    assert "truncated last line" in out and "malformed_row" in out
+    assert "<name>.csv.gz" in out and "unknown file" in out
 
 
 def test_parquet_files_load_like_csv(db: Path, extract: ExtractBuilder) -> None:
