@@ -12,6 +12,7 @@ import duckdb
 import pytest
 from extract_builder import ExtractBuilder, db, extract, query  # noqa: F401 - fixtures
 
+from orchestration import cli
 from orchestration.contract import QUARANTINE_RULES
 from orchestration.loader import LoadResult, lines, load_extract
 from orchestration.loader.reference import create_reference
@@ -197,12 +198,62 @@ def test_a_truncated_last_line_is_quarantined_as_malformed_with_its_line(
     rows = quarantine(db)
     assert [(r[0], r[1], r[2], r[4]) for r in rows] == [
         ("attendance_sessions.csv", 3, "malformed_row", "ORG1")]
-    assert "5 columns" in rows[0][3]
+    assert rows[0][3] == ("malformed_row: line 3 has 3 fields, the header has 5 (the line is "
+                          "cut short, e.g. truncated, or has fields missing)")
     raw = json.loads(rows[0][5])
     assert raw["_raw_line"] == "ORG1,P2,2024-09-0"
     assert raw["pupil_id"] == "P2"  # named, so retention can find it by its subject
     assert result.file("attendance_sessions").read == 2
     assert result.file("attendance_sessions").inserted == 1
+
+
+NEXT_LINE = "ORG1,P2,2024-09-03,AM,/\n"
+
+
+@pytest.mark.parametrize(("bad_line", "detail"), [
+    ("ORG1,P2,2024-09-02,AM,/,extra,more\n" + NEXT_LINE,
+     "line 3 has 7 fields, the header has 5 (a comma in a value that is not quoted"),
+    ('ORG1,"P2"x,2024-09-02,AM,/\n' + NEXT_LINE,
+     "line 3 has a quoted value that is not closed, or text after a closing quote"),
+    ("ORG1\n" + NEXT_LINE, "line 3 has 1 field, the header has 5 (the line is cut short"),
+    ('ORG1,P2,2024-09-02,AM,"/\n',  # the open quote would swallow any line after it
+     "line 3 has a quoted value that is not closed, or text after a closing quote"),
+])
+def test_a_malformed_line_gets_one_detail_saying_what_is_wrong(
+        db: Path, extract: ExtractBuilder, bad_line: str, detail: str) -> None:
+    extract.school(files=("attendance_sessions",))
+    extract.write()
+    text = extract.csv_text("attendance_sessions") + bad_line
+    extract.write_raw("attendance_sessions.csv", text)
+    result = load_extract(extract.folder)
+
+    ((line, rule, stored),) = query(db, "select line_number, rule, detail from raw.quarantine")
+    assert (line, rule) == (3, "malformed_row")
+    assert stored.startswith("malformed_row: " + detail)
+    assert stored.count("malformed_row") == 1 and "Expected Number" not in stored
+    loaded = 1 + bad_line.endswith(NEXT_LINE)  # the lines around it load
+    assert result.file("attendance_sessions").inserted == loaded
+
+
+def test_the_cli_names_file_line_and_rule_of_the_first_quarantined_rows(
+        db: Path, extract: ExtractBuilder, capsys: pytest.CaptureFixture[str]) -> None:
+    extract.school(pupils=49, files=("attendance_sessions",))
+    bad = [extract.add("attendance_sessions", pupil_id=f"P{n}", mark="ZZ") for n in range(2, 9)]
+    extract.write()
+    pupils = extract.csv_text("pupils") + "ORG1,P50,B801200005001,Ann,Smith"  # truncated
+    extract.write_raw("pupils.csv", pupils)
+    assert cli.main(["load", str(extract.folder)]) == 0
+
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    report = lines[next(i for i, line in enumerate(lines) if "quarantined (" in line):]
+    assert report[0] == "8 row(s) quarantined (not loaded):"
+    assert report[1] == ("  pupils.csv:51  malformed_row (line 51 has 5 fields, the header has "
+                         "18 (the line is cut short, e.g. truncated, or has fields missing))")
+    assert report[2:7] == [f"  attendance_sessions.csv:{line}  unknown_code" for line in bad[:5]]
+    assert report[7] == "  attendance_sessions.csv: 2 more"
+    assert "Ann" not in out and "Smith" not in out  # values stay in raw.quarantine
+    assert "select * from raw.quarantine where load_id = '" in report[-1]
 
 
 @pytest.mark.parametrize("case_limit", [lines.MAX_CASE_THRESHOLDS, 0],
