@@ -178,8 +178,8 @@ def test_a_changed_file_quarantines_its_bad_rows_under_the_new_load(
     second = load_extract(newer.write())
 
     assert second.file("attendance_sessions").already_quarantined == 0
-    assert query(db, "select load_id, line_number, rule from raw.quarantine order by 1") == [
-        (first.load_id, 3, "orphan_pupil"), (second.load_id, 3, "orphan_pupil")]
+    assert sorted(query(db, "select load_id, line_number, rule from raw.quarantine")) == sorted([
+        (first.load_id, 3, "orphan_pupil"), (second.load_id, 3, "orphan_pupil")])
 
 
 def test_the_cli_prints_a_table_a_total_and_how_to_see_the_quarantine(
