@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from extract_builder import ExtractBuilder, db, extract, query  # noqa: F401 - f
 from orchestration import cli, warehouse
 from orchestration.contract import QUARANTINE_RULES
 from orchestration.loader import LoadResult, lines, load_extract
+from orchestration.loader import reference
 from orchestration.loader.reference import create_reference
 from orchestration.upn import is_valid_upn, make_upn
 
@@ -453,7 +455,7 @@ def test_children_of_a_quarantined_pupil_are_orphans(db: Path,
     extract.add("attendance_sessions")
     load_extract(extract.write())
     assert [(r[0], r[2]) for r in quarantine(db)] == [
-        ("attendance_sessions.csv", "orphan_pupil"), ("pupils.csv", "unknown_code")]
+        ("attendance_sessions.csv", "unknown_code"), ("pupils.csv", "unknown_code")]
 
 
 def test_attendance_must_fall_within_the_pupils_admission_and_leaving_dates(
@@ -559,3 +561,68 @@ def test_an_erased_author_or_subject_is_not_an_orphan(
         ("correspondence.csv", "orphan_subject"), ("reports.csv", "orphan_employee")]
     assert [json.loads(r[5])["subject_id" if r[0] == "correspondence.csv" else
                              "author_employee_id"] for r in quarantine(db)] == ["E7", "E8"]
+
+
+@pytest.fixture
+def seed_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of seeds/reference that the loader reads instead of the real one."""
+    copy = tmp_path / "reference"
+    shutil.copytree(reference.REFERENCE_DIR, copy)
+    monkeypatch.setattr(reference, "REFERENCE_DIR", copy)
+    return copy
+
+
+def _append(seed: Path, line: str) -> None:
+    with seed.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+
+
+def test_the_loader_reads_its_code_lists_from_the_seed_files(
+        db: Path, extract: ExtractBuilder, tmp_path: Path, seed_copy: Path) -> None:
+    extract.add("organisations")
+    extract.add("pupils", gender="X", ethnicity="WXYZ")
+    extract.add("attendance_sessions", session_date="2024-09-02", mark="Q9")
+    folder = extract.write()
+    before = load_extract(folder, tmp_path / "before.duckdb")
+    assert [(r[0], r[2]) for r in quarantine(tmp_path / "before.duckdb")] == [
+        ("attendance_sessions.csv", "unknown_code"), ("pupils.csv", "unknown_code")]
+    assert before.file("pupils").inserted == 0
+
+    _append(seed_copy / "value_sets.csv", "gender,X,Another gender (test code)")
+    _append(seed_copy / "ethnicity_codes.csv", "WXYZ,WOTH,White,false,Test code")
+    _append(seed_copy / "attendance_codes.csv",
+            "Q9,2024-08-19,,authorised,true,Test code from the 2024 set")
+    after = load_extract(folder, db)
+
+    assert quarantine(db) == []
+    assert query(db, "select gender, ethnicity from raw.pupils") == [("X", "WXYZ")]
+    assert after.file("attendance_sessions").inserted == 1
+
+
+def test_an_attendance_code_is_in_force_as_its_seed_row_says(
+        db: Path, extract: ExtractBuilder, seed_copy: Path) -> None:
+    _append(seed_copy / "attendance_codes.csv", "Q9,2024-09-03,2024-09-04,authorised,true,Test")
+    extract.add("organisations")
+    extract.add("pupils")
+    lines = {extract.add("attendance_sessions", session_date=day, mark="Q9"): day
+             for day in ("2024-09-02", "2024-09-03", "2024-09-04", "2024-09-05")}
+    load_extract(extract.write())
+    quarantined = {lines[r[1]] for r in quarantine(db) if r[2] == "mark_not_valid_on_date"}
+    assert quarantined == {"2024-09-02", "2024-09-05"}
+
+
+def test_load_log_records_when_the_load_ran_and_its_rows_carry_the_same_time(
+        db: Path, extract: ExtractBuilder) -> None:
+    extract.school(pupils=2)
+    extract.add("attendance_sessions", pupil_id="P9")
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    result = load_extract(extract.write())
+    after = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    ((loaded_at,),) = query(db, "select distinct loaded_at from raw.load_log where load_id = ?",
+                            [result.load_id])
+    assert before <= loaded_at <= after  # UTC, not local time
+    assert result.load_id.startswith(f"{loaded_at:%Y%m%dT%H%M%SZ}-")
+    assert query(db, "select distinct _loaded_at from raw.pupils") == [(loaded_at,)]
+    assert query(db, "select distinct quarantined_at from raw.quarantine") == [(loaded_at,)]
+    assert query(db, "select count(*) from raw.load_log") == [(len(result.files),)]
