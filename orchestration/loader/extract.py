@@ -25,6 +25,9 @@ SUFFIXES: dict[str, FileFormat] = {".csv.gz": "csv", ".csv": "csv", ".parquet": 
 SUPPORTED_NAMES = "<name>.csv, <name>.csv.gz (gzip-compressed CSV) or <name>.parquet"
 HIDDEN_PREFIX = "."
 """Hidden entries (``.DS_Store``, editor and sync files) are the system's, not the sender's."""
+READY_MARKER = "_READY"
+"""The empty file a delivery puts into a landing folder when its copy has finished (the Dagster
+sensor waits for it, orchestration/defs/landing/folders.py): part of the landing protocol."""
 HEADER_PEEK_BYTES = 1024 * 1024
 RESERVED_PREFIX = "__"
 """Staging columns are named ``__s_<column>``, ``__tt_...``: an extract may not use them."""
@@ -74,7 +77,7 @@ def discover_extract(folder: Path) -> list[ExtractFile]:
     found: dict[str, Path] = {}
     unknown: list[Path] = []
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(HIDDEN_PREFIX):
+        if entry.name.startswith(HIDDEN_PREFIX) or entry.name == READY_MARKER:
             continue
         stem = landing_stem(entry.name)
         if stem is None or not entry.is_file():

@@ -11,6 +11,7 @@ from extract_builder import ExtractBuilder, db, extract, query, snapshot  # noqa
 
 import orchestration.loader.run as loader_run
 from orchestration import cli
+from orchestration.defs.landing import folders as landing_folders
 from orchestration.errors import TinyTrackerError
 from orchestration.loader import load_extract
 
@@ -82,11 +83,13 @@ def test_every_unknown_file_is_named_at_once(db: Path, extract: ExtractBuilder,
     fails_and_changes_nothing(db, extract.folder, loaded, "notes.txt", "old/")
 
 
-def test_hidden_files_are_not_part_of_the_extract(db: Path, extract: ExtractBuilder) -> None:
+def test_hidden_files_and_the_ready_marker_are_not_part_of_the_extract(
+        db: Path, extract: ExtractBuilder) -> None:
     extract.school(pupils=3)
     extract.write()
     extract.write_raw(".DS_Store", b"\0\0\0\1Bud1")
     extract.write_raw(".pupils.csv.swp", b"vim swap")
+    extract.write_raw(landing_folders.READY_MARKER, b"")  # what the Dagster sensor waits for
     assert load_extract(extract.folder).file("pupils").inserted == 3
 
 
