@@ -114,10 +114,13 @@ def contract_violations(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int],
             flag(name, "dates_out_of_order",
                  f"try_cast({later} as date) < try_cast({earlier} as date)")
         for reference in landing.references:
+            def of_kind(kind: str | None) -> str:
+                return f" and {name}.{reference.kind_column} = '{kind}'" if kind else ""
+
             known = " or ".join(
                 f"(exists (select 1 from {t.file} as x where x.organisation_id = "
                 f"{name}.organisation_id and x.{t.id_column} = {name}.{reference.column})"
-                + (f" and {name}.{reference.kind_column} = '{t.when_kind}')" if t.when_kind else ")")
+                f"{of_kind(t.when_kind)})"
                 for t in reference.targets)
             flag(name, reference.rule, f"{reference.column} is not null and not ({known})")
         if landing.within_enrolment:
