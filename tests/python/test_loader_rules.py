@@ -455,7 +455,7 @@ def test_children_of_a_quarantined_pupil_are_orphans(db: Path,
     extract.add("attendance_sessions")
     load_extract(extract.write())
     assert [(r[0], r[2]) for r in quarantine(db)] == [
-        ("attendance_sessions.csv", "unknown_code"), ("pupils.csv", "unknown_code")]
+        ("attendance_sessions.csv", "orphan_pupil"), ("pupils.csv", "unknown_code")]
 
 
 def test_attendance_must_fall_within_the_pupils_admission_and_leaving_dates(
