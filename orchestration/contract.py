@@ -28,6 +28,34 @@ class Column:
 
 
 @dataclass(frozen=True)
+class ReferenceTarget:
+    """One kind of subject a reference column can name: its landing file and id column."""
+
+    file: str
+    id_column: str
+    erased_kind: str
+    """``audit.erasure_suppressions.subject_kind`` of the subject: an erased subject (absent from
+    the warehouse under its MIS id) still counts as one the organisation has."""
+    when_kind: str | None = None
+    """The value of the reference's ``kind_column`` for which this target applies."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column that must name a subject the organisation has (an orphan rule).
+
+    Checked against the warehouse after this extract's earlier files are loaded (files load in
+    contract order), so a subject sent earlier, or in this extract, is known.
+    """
+
+    column: str
+    rule: str
+    targets: tuple[ReferenceTarget, ...]
+    kind_column: str | None = None
+    """Column saying which kind of subject ``column`` names (correspondence.subject_kind)."""
+
+
+@dataclass(frozen=True)
 class LandingFile:
     """One landing file (``<name>.csv`` or ``<name>.parquet``) and the raw table it fills."""
 
@@ -38,6 +66,12 @@ class LandingFile:
     """Column that must name a pupil of the same organisation (orphan rule)."""
     date_order: tuple[tuple[str, str], ...] = ()
     """Pairs (earlier, later): a row where ``later < earlier`` breaks the contract."""
+    references: tuple[Reference, ...] = ()
+    """Columns that must name another subject of the organisation (orphan rules)."""
+    within_enrolment: str | None = None
+    """Date column that must lie within the pupil's admission_date..leaving_date."""
+    unique_per_organisation: tuple[str, ...] = ()
+    """Columns no two subjects of one organisation may share (rule ``duplicate_<column>``)."""
     description: str = ""
 
     @property
@@ -96,6 +130,7 @@ LANDING_FILES: tuple[LandingFile, ...] = (
         ),
         key=("organisation_id", "pupil_id"),
         date_order=(("date_of_birth", "admission_date"), ("admission_date", "leaving_date")),
+        unique_per_organisation=("upn",),
     ),
     LandingFile(
         name="pupil_contacts",
@@ -127,6 +162,7 @@ LANDING_FILES: tuple[LandingFile, ...] = (
         ),
         key=("organisation_id", "pupil_id", "session_date", "session"),
         pupil_column="pupil_id",
+        within_enrolment="session_date",
     ),
     LandingFile(
         name="assessments",
@@ -192,6 +228,10 @@ LANDING_FILES: tuple[LandingFile, ...] = (
         ),
         key=("organisation_id", "report_id"),
         pupil_column="pupil_id",
+        references=(
+            Reference("author_employee_id", "orphan_employee",
+                      (ReferenceTarget("employees", "employee_id", "employee"),)),
+        ),
     ),
     LandingFile(
         name="correspondence",
@@ -206,6 +246,14 @@ LANDING_FILES: tuple[LandingFile, ...] = (
             Column("summary", personal_data="direct_identifier"),
         ),
         key=("organisation_id", "correspondence_id"),
+        references=(
+            Reference("subject_id", "orphan_subject", (
+                ReferenceTarget("pupils", "pupil_id", "pupil", when_kind="pupil"),
+                ReferenceTarget("pupil_contacts", "contact_id", "pupil_contact",
+                                when_kind="contact"),
+                ReferenceTarget("employees", "employee_id", "employee", when_kind="employee"),
+            ), kind_column="subject_kind"),
+        ),
     ),
     LandingFile(
         name="setup_imports",
@@ -251,8 +299,16 @@ QUARANTINE_RULES: dict[str, str] = {
     "bad_academic_year": "an academic year not written YYYY/YY with consecutive years",
     "dates_out_of_order": "a later date before its earlier one (e.g. leaving before admission)",
     "duplicate_key": "the same key twice in one extract file",
+    "duplicate_upn": "a UPN another pupil of the organisation already has (on an earlier line "
+                     "of the file, or in the warehouse): the later row is quarantined",
     "unknown_organisation": "an organisation_id with no organisations row",
     "orphan_pupil": "a pupil_id that no pupil row of the organisation has",
+    "orphan_employee": "a report's author_employee_id that no employee row of the organisation "
+                       "has (an erased employee counts as known)",
+    "orphan_subject": "a correspondence subject_id that names no pupil, contact or employee "
+                      "(by subject_kind) of the organisation (an erased subject counts as known)",
+    "session_outside_enrolment": "an attendance mark dated before the pupil's admission_date "
+                                 "or after their leaving_date",
     "malformed_row": "a line the CSV reader cannot split into the header's columns (e.g. truncated)",
 }
 

@@ -11,7 +11,7 @@ import csv
 import sys
 from pathlib import Path
 
-from orchestration.contract import CODE_SEEDS, LANDING_FILES, QUARANTINE_RULES
+from orchestration.contract import CODE_SEEDS, LANDING_FILES, QUARANTINE_RULES, Reference
 from orchestration.warehouse import PROJECT_DIR, SEEDS_DIR
 
 DOC_PATH = PROJECT_DIR / "docs" / "landing-contract.md"
@@ -25,6 +25,19 @@ def _value_set_summary(value_set: str) -> str:
     return ", ".join(f"`{code}`" for code in codes)
 
 
+def _reference_summary(reference: Reference) -> str:
+    """``author_employee_id`` must name an employee of the organisation, in words."""
+    def a(noun: str) -> str:
+        return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+    if reference.kind_column is None:
+        noun = reference.targets[0].erased_kind.replace("_", " ")
+        return f"`{reference.column}` must name {a(noun)} of the organisation"
+    kinds = [a(str(t.when_kind)) for t in reference.targets]
+    return (f"`{reference.column}` must name {', '.join(kinds[:-1])} or {kinds[-1]} of the "
+            f"organisation, as `{reference.kind_column}` says")
+
+
 def render() -> str:
     lines = [
         "# Landing contract v1",
@@ -34,9 +47,12 @@ def render() -> str:
         "",
         "An extract is one folder of files, one per landing file below, each either",
         "`<name>.csv` (UTF-8, header row, comma-separated, ISO dates `YYYY-MM-DD`, booleans",
-        "`true`/`false`, empty = null) or `<name>.parquet` with the same columns. Any file may be",
-        "absent. `tinytracker load DIR` loads the folder into schema `raw`, one table per file.",
-        "Columns beyond the contract are kept in the raw table's `_extra` JSON column.",
+        "`true`/`false`, empty = null), the same gzip-compressed as `<name>.csv.gz`, or",
+        "`<name>.parquet` with the same columns. Any file may be absent; any other file in the",
+        "folder (hidden dot-files aside) fails the load. `tinytracker load DIR` loads the folder",
+        "into schema `raw`, one table per file. Columns beyond the contract are kept in the raw",
+        "table's `_extra` JSON column (classed `special_category`: the sender may put anything",
+        "there).",
         "",
         "Personal-data classes (`direct_identifier`, `quasi_identifier`, `special_category`) are",
         "the ones the dbt models carry in `config.meta.personal_data`.",
@@ -51,8 +67,14 @@ def render() -> str:
             f"Key: `{', '.join(landing_file.key)}`"
             + (f"; `{landing_file.pupil_column}` must name a pupil of the organisation"
                if landing_file.pupil_column else "")
+            + "".join(f"; {_reference_summary(reference)}"
+                      for reference in landing_file.references)
+            + (f"; `{landing_file.within_enrolment}` within the pupil's `admission_date` .. "
+               "`leaving_date`" if landing_file.within_enrolment else "")
             + "".join(f"; `{later}` not before `{earlier}`"
                       for earlier, later in landing_file.date_order)
+            + "".join(f"; `{column}` unique within the organisation"
+                      for column in landing_file.unique_per_organisation)
             + ".",
             "",
             "| column | type | required | allowed values | personal data |",
@@ -78,11 +100,31 @@ def render() -> str:
     lines += [f"| `{rule}` | {meaning} |" for rule, meaning in QUARANTINE_RULES.items()]
     lines += [
         "",
+        "A row breaking several rules is quarantined once, under the first rule of this table it",
+        "breaks, with every broken rule in its `detail`. A line the CSV reader cannot split (a",
+        "truncated last line, missing or extra fields, an unclosed quote) is `malformed_row` with",
+        "one detail naming the line and what is wrong (e.g. `line 51 has 5 fields, the header",
+        "has 18`). The load prints, per file, the first few quarantined rows as `file:line rule`.",
+        "",
+        "Orphan rules check a reference against the warehouse as it stands once this extract's",
+        "earlier files are loaded (files load in the order above), so a subject sent in an",
+        "earlier extract or earlier in this one is known. A subject erased by a retention run or",
+        "an erasure request counts as known: its own rows are dropped before validation (see",
+        "below), so a newer extract may still point at it, e.g. a report by an anonymised",
+        "teacher. A reference to a subject the organisation never sent is quarantined like an",
+        "orphan pupil's row, not loaded with a flag: the retention rules decide by these ids",
+        "(e.g. whether a leaver is named on a report), and a later extract that sends the",
+        "subject and the row again loads it.",
+        "",
+        "Reloading a file with the same name and bytes (checksum in `raw.load_log`) adds no",
+        "quarantine rows: a row with the same line, rule and raw values is already quarantined",
+        "and is counted, not added again.",
+        "",
         "## Whole-load failures",
         "",
-        "A missing folder, an unknown file, a wrong header, a file that is not UTF-8 or an empty",
-        "file stops the load with a message naming the file (and line): nothing is written, as",
-        "every load is one transaction.",
+        "A missing folder, an unknown file, a wrong header, a file that is not UTF-8, a `.gz`",
+        "file that does not decompress or an empty file stops the load with a message naming the",
+        "file (and line): nothing is written, as every load is one transaction.",
         "",
         "## Permission, idempotence and erased subjects",
         "",

@@ -11,7 +11,7 @@ from orchestration.errors import TinyTrackerError
 from orchestration.generator.config import DEFAULT_EXTRACT_DATE
 
 DESCRIPTION = """\
-Write one synthetic MIS extract folder in the landing contract (shared/spec/landing-contract.md):
+Write one synthetic MIS extract folder in the landing contract (docs/landing-contract.md):
 one file per landing file (organisations, pupils, pupil_contacts, attendance_sessions,
 assessments, sen_records, employees, reports, correspondence, setup_imports) with exactly the
 contract's columns, UTF-8 CSV with a header, ISO dates, true/false, empty = null.

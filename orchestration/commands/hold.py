@@ -22,7 +22,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     actions = parser.add_subparsers(dest="hold_command", metavar="ACTION", required=True)
 
-    add = actions.add_parser("add", help="place a hold on an organisation, a pupil or an employee")
+    add = actions.add_parser(
+        "add",
+        help="place a hold on an organisation, a pupil or an employee",
+        description=(
+            "Place a legal hold: with --organisation alone the whole organisation is held; "
+            "with --pupil (the pupil and the pupil's contacts) or --employee only that subject. "
+            "While the hold stands no retention run deletes or anonymises what it covers. "
+            "Prints the hold id, which `hold release` needs."
+        ),
+    )
     add.add_argument("--organisation", required=True, metavar="ORG", help="organisation_id")
     subject = add.add_mutually_exclusive_group()
     subject.add_argument("--pupil", metavar="ID", help="hold one pupil (MIS pupil_id)")
@@ -33,11 +42,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--by", metavar="NAME", help="who places the hold (default: your login)")
     add.set_defaults(handler=_add)
 
-    listing = actions.add_parser("list", help="show the standing holds")
+    listing = actions.add_parser(
+        "list",
+        help="show the standing holds",
+        description=(
+            "List the standing legal holds (id, organisation, subject, who placed it and when, "
+            "reason); with --all the released ones too, with who released them and when."
+        ),
+    )
     listing.add_argument("--all", action="store_true", help="include released holds")
     listing.set_defaults(handler=_list)
 
-    release = actions.add_parser("release", help="release a hold by its id")
+    release = actions.add_parser(
+        "release",
+        help="release a hold by its id",
+        description=(
+            "Release a standing legal hold by its id (as shown by `hold list`). The hold stays "
+            "in audit.legal_holds with who released it and when; from the next `tinytracker "
+            "build` the subject's due data is handled by the retention rules again."
+        ),
+    )
     release.add_argument("hold_id", metavar="ID", help="hold id as shown by `hold list`")
     release.add_argument("--by", metavar="NAME", help="who releases it (default: your login)")
     release.set_defaults(handler=_release)

@@ -9,20 +9,26 @@ from orchestration.errors import RefusedError
 from orchestration.loader import format_result, load_extract
 
 DESCRIPTION = """\
-Load one extract folder (CSV or Parquet files named after the landing contract's entities:
+Load one extract folder into schema raw of the DuckDB warehouse (env TINYTRACKER_DB). The
+folder holds one file per landing file of the contract (docs/landing-contract.md):
 organisations, pupils, pupil_contacts, attendance_sessions, assessments, sen_records,
-employees, reports, correspondence, setup_imports; any may be absent) into schema raw of the
-DuckDB warehouse (env TINYTRACKER_DB).
+employees, reports, correspondence, setup_imports; each as <name>.csv, <name>.csv.gz
+(gzip-compressed CSV) or <name>.parquet; any may be absent.
 
-Rows are upserted on the contract keys: loading the same extract twice changes nothing, a
-newer extract updates changed rows, and rows missing from an extract are kept. Rows that break
-the contract go to raw.quarantine with their file, line and rule; everything else loads.
-Subjects erased by a retention run are not loaded again.
+Rows are upserted on the contract keys: loading the same extract twice changes nothing (the
+quarantine included), a newer extract updates changed rows, and rows missing from an extract
+are kept. Rows that break the contract go to raw.quarantine with their file, line and rule;
+everything else loads. A line the CSV reader cannot split into the header's columns (a
+truncated last line, missing or extra fields, an unclosed quote) is quarantined as
+malformed_row with its line number. The load prints per-file counts and, for each file with
+quarantined rows, the first few of them (file:line, rule). Subjects erased by a retention run
+are not loaded again.
 
-The whole load is one transaction: a missing folder, an unknown file, a wrong header, an empty
-or non-UTF-8 file fails it and nothing changes. Organisations whose MIS permission is revoked
-(in the warehouse or in the extract) get nothing stored; the load finishes for everyone else,
-lists them and exits with status 3.
+The whole load is one transaction: a missing folder, an unknown file (anything but the files
+above; hidden dot-files are ignored), a wrong header, an empty or non-UTF-8 file fails it and
+nothing changes. Organisations whose MIS permission is revoked (in the warehouse or in the
+extract) get nothing stored; the load finishes for everyone else, lists them and exits with
+status 3.
 """
 
 

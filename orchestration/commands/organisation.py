@@ -36,6 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     request = actions.add_parser(
         "request-anonymisation",
         help="anonymise the organisation's pupils from a date (the customer's request)",
+        description=(
+            "Record a customer organisation's request that its pupils be anonymised from DATE "
+            "(raw.organisations.anonymise_requested_on): the first retention run on or after "
+            "DATE anonymises them under rule pupils_2y_after_contract. A request can be brought "
+            "forward, never postponed or cleared. The change is recorded in "
+            "audit.organisation_changes."
+        ),
     )
     request.add_argument("organisation", metavar="ORG", help="organisation_id")
     request.add_argument("--on", required=True, metavar="DATE",

@@ -102,6 +102,17 @@ def _base_tables(orgs: list[Organisation], pupils: Pupils) -> dict[str, dict[str
     return tables
 
 
+BUILD_STEPS = ("organisations", "pupils", "contacts and SEN", "assessments",
+               "employees and reports", "correspondence and setup imports")
+"""The table-building steps, each one ``progress.step``; then the small files, one step per
+organisation's attendance and a final "done"."""
+
+
+def progress_steps(config: GeneratorConfig) -> int:
+    """How many ``progress.step`` calls one run makes, so the bar ends at exactly 100%."""
+    return len(BUILD_STEPS) + 1 + config.organisations + 1
+
+
 def generate_extract(config: GeneratorConfig, progress: Progress | None = None) -> GenerationSummary:
     """Write the extract described by ``config``; raises TinyTrackerError for bad options."""
     config.validate()
@@ -111,29 +122,28 @@ def generate_extract(config: GeneratorConfig, progress: Progress | None = None) 
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TinyTrackerError(f"cannot create output folder {out}: {exc}") from exc
-    n_steps = 10 + config.organisations
-    progress = progress or Progress(n_steps, enabled=False)
-    progress.total = n_steps
+    progress = progress or Progress(1, enabled=False)
+    progress.total = progress_steps(config)
     seed = config.seed
 
     pools = NamePools.build(seed)
     orgs = build_organisations(config, _rng(seed, 1), pools)
-    progress.step("organisations", "building tables")
+    progress.step(BUILD_STEPS[0], "building tables")
     pupils, families = build_pupils(orgs, config, _rng(seed, 2), pools)
-    progress.step("pupils", "building tables")
+    progress.step(BUILD_STEPS[1], "building tables")
     tables = _base_tables(orgs, pupils)
     tables["pupil_contacts"] = build_contacts(pupils, families, orgs, _rng(seed, 3), pools)
     tables["sen_records"] = build_sen_records(pupils, _rng(seed, 4), pools)
-    progress.step("contacts and SEN", "building tables")
+    progress.step(BUILD_STEPS[2], "building tables")
     tables["assessments"] = build_assessments(pupils, orgs, config, _rng(seed, 5))
-    progress.step("assessments", "building tables")
+    progress.step(BUILD_STEPS[3], "building tables")
     tables["employees"] = build_employees(orgs, pupils, config, _rng(seed, 6), pools)
     tables["reports"] = build_reports(pupils, tables["employees"], orgs, config, _rng(seed, 7))
-    progress.step("employees and reports", "building tables")
+    progress.step(BUILD_STEPS[4], "building tables")
     tables["correspondence"] = build_correspondence(
         pupils, tables["pupil_contacts"], tables["employees"], orgs, _rng(seed, 8))
     tables["setup_imports"] = build_setup_imports(pupils, orgs, config, _rng(seed, 9))
-    progress.step("correspondence and setup imports", "building tables")
+    progress.step(BUILD_STEPS[5], "building tables")
     injected_rows, injected_attendance, log = inject(
         config.inject_errors, tables, pupils, orgs, config, _rng(seed, 10))
 
@@ -142,7 +152,8 @@ def generate_extract(config: GeneratorConfig, progress: Progress | None = None) 
         con.execute("set preserve_insertion_order = true")
         written: dict[str, WrittenFile] = {}
         for landing in LANDING_FILES:
-            for stale in (out / f"{landing.name}.csv", out / f"{landing.name}.parquet"):
+            for suffix in (".csv", ".csv.gz", ".parquet"):  # every format the loader reads
+                stale = out / f"{landing.name}{suffix}"
                 stale.unlink(missing_ok=True)
         for landing in LANDING_FILES:
             if landing.name == "attendance_sessions":

@@ -37,7 +37,14 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("reports", "orphan_pupil"),
     ("pupils", "bad_date"),
     ("setup_imports", "bad_integer"),
+    ("attendance_sessions", "session_outside_enrolment"),
+    ("pupils", "duplicate_upn"),
+    ("reports", "orphan_employee"),
+    ("correspondence", "orphan_subject"),
 )
+NO_SUCH_PUPIL = "P999999"
+NO_SUCH_EMPLOYEE = "E0000000"
+"""Ids the generator never gives (pupils are P + 6 digits, employees E + 5 digits)."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +89,9 @@ def inject(n: int, tables: dict[str, dict[str, np.ndarray]], pupils: Pupils,
     last = np.minimum(pupils.last_on_roll, np.datetime64(config.extract_date, "D"))
     attending = np.flatnonzero((first + np.timedelta64(14, "D") <= last) & granted[pupils.org_index])
 
-    def pick(table: dict[str, np.ndarray]) -> int:
-        candidates = np.flatnonzero(granted[table["org_index"]])
+    def pick(table: dict[str, np.ndarray], where: np.ndarray | None = None) -> int:
+        mask = granted[table["org_index"]]
+        candidates = np.flatnonzero(mask if where is None else mask & where)
         return int(candidates[rng.integers(0, len(candidates))])
 
     def add(name: str, table: dict[str, np.ndarray], i: int, k: int, changes: dict,
@@ -110,9 +118,20 @@ def inject(n: int, tables: dict[str, dict[str, np.ndarray]], pupils: Pupils,
                 detail = f"{code} on {day}, not in the code set in force that day"
             elif rule == "orphan_pupil":
                 day = days[np.searchsorted(days, first[i])]
-                base.update(pupil_id="P999999", pupil_idx=10**12 + k, session_date=str(day),
+                base.update(pupil_id=NO_SUCH_PUPIL, pupil_idx=10**12 + k, session_date=str(day),
                             ord_date=day.astype(date), mark="/")
-                detail = "attendance for pupil P999999, who has no pupil row"
+                detail = f"attendance for pupil {NO_SUCH_PUPIL}, who has no pupil row"
+            elif rule == "session_outside_enrolment":
+                # a school day of the window before a pupil's admission (joiners, new cohorts)
+                late = attending[pupils.admission_date[attending] > days[0]]
+                i = int(late[rng.integers(0, len(late))])
+                org = orgs[int(pupils.org_index[i])]
+                day = days[np.searchsorted(days, pupils.admission_date[i]) - 1]
+                base.update(org_index=org.index, organisation_id=org.organisation_id,
+                            pupil_id=pupils.pupil_id[i], pupil_idx=i, session_date=str(day),
+                            ord_date=day.astype(date), mark="/")
+                detail = (f"mark for {pupils.pupil_id[i]} on {day}, before their admission on "
+                          f"{pupils.admission_date[i]}")
             else:
                 day = days[np.searchsorted(days, first[i])]
                 base.update(session_date=str(day), ord_date=day.astype(date), mark="O")
@@ -137,6 +156,10 @@ def inject(n: int, tables: dict[str, dict[str, np.ndarray]], pupils: Pupils,
                 add(name, table, i, k, {"pupil_id": new_id, "upn": None,
                                         "leaving_date": str(admission - np.timedelta64(30, "D"))},
                     rule, f"{new_id}: leaving_date 30 days before admission_date")
+            elif rule == "duplicate_upn":
+                i = pick(table, table["upn"] != None)  # noqa: E711 - elementwise on objects
+                add(name, table, i, k, {"pupil_id": new_id}, rule,
+                    f"{new_id}: UPN {table['upn'][i]} is already {table['pupil_id'][i]}'s")
             else:
                 add(name, table, i, k, {"pupil_id": new_id, "upn": None, "date_of_birth": "31/06/2015"},
                     rule, f"{new_id}: date_of_birth 31/06/2015 is not YYYY-MM-DD")
@@ -158,12 +181,22 @@ def inject(n: int, tables: dict[str, dict[str, np.ndarray]], pupils: Pupils,
                 "primary_need XYZ is not a DfE need type")
         elif name == "correspondence":
             new_id = f"M9{serial:06d}"
-            add(name, table, i, k, {"correspondence_id": new_id, "channel": "fax"}, rule,
-                f"{new_id}: channel fax is not in the value set")
+            if rule == "orphan_subject":
+                add(name, table, i, k, {"correspondence_id": new_id, "subject_kind": "pupil",
+                                        "subject_id": NO_SUCH_PUPIL}, rule,
+                    f"{new_id}: about pupil {NO_SUCH_PUPIL}, who has no pupil row")
+            else:
+                add(name, table, i, k, {"correspondence_id": new_id, "channel": "fax"}, rule,
+                    f"{new_id}: channel fax is not in the value set")
         elif name == "reports":
             new_id = f"R9{serial:06d}"
-            add(name, table, i, k, {"report_id": new_id, "pupil_id": "P999999"}, rule,
-                f"{new_id}: report for pupil P999999, who has no pupil row")
+            if rule == "orphan_employee":
+                add(name, table, i, k, {"report_id": new_id,
+                                        "author_employee_id": NO_SUCH_EMPLOYEE}, rule,
+                    f"{new_id}: written by {NO_SUCH_EMPLOYEE}, who has no employee row")
+            else:
+                add(name, table, i, k, {"report_id": new_id, "pupil_id": NO_SUCH_PUPIL}, rule,
+                    f"{new_id}: report for pupil {NO_SUCH_PUPIL}, who has no pupil row")
         elif name == "setup_imports":
             add(name, table, i, k, {"row_number": "two"}, rule,
                 "row_number 'two' is not an integer")

@@ -16,11 +16,18 @@ import duckdb
 
 from orchestration.contract import FILES_BY_NAME, LANDING_FILES, LandingFile
 from orchestration.errors import TinyTrackerError
-from orchestration.loader.scan import CsvScan, file_checksum, scan_csv
+from orchestration.loader.scan import CsvScan, file_checksum, is_gzip, open_csv_bytes, scan_csv
 from orchestration.loader.sqltext import literal
 
 FileFormat = Literal["csv", "parquet"]
-SUFFIXES: dict[str, FileFormat] = {".csv": "csv", ".parquet": "parquet"}
+SUFFIXES: dict[str, FileFormat] = {".csv.gz": "csv", ".csv": "csv", ".parquet": "parquet"}
+"""The formats a landing file may arrive in (matched case-insensitively, longest first)."""
+SUPPORTED_NAMES = "<name>.csv, <name>.csv.gz (gzip-compressed CSV) or <name>.parquet"
+HIDDEN_PREFIX = "."
+"""Hidden entries (``.DS_Store``, editor and sync files) are the system's, not the sender's."""
+READY_MARKER = "_READY"
+"""The empty file a delivery puts into a landing folder when its copy has finished (the Dagster
+sensor waits for it, orchestration/defs/landing/folders.py): part of the landing protocol."""
 HEADER_PEEK_BYTES = 1024 * 1024
 RESERVED_PREFIX = "__"
 """Staging columns are named ``__s_<column>``, ``__tt_...``: an extract may not use them."""
@@ -48,6 +55,11 @@ class ExtractFile:
         return self.path.name
 
     @property
+    def compressed(self) -> bool:
+        """A ``.csv.gz`` file (DuckDB decompresses it while reading)."""
+        return is_gzip(self.path)
+
+    @property
     def extra_columns(self) -> tuple[str, ...]:
         contract_columns = set(self.contract.column_names)
         return tuple(c for c in self.header if c not in contract_columns)
@@ -63,18 +75,14 @@ def discover_extract(folder: Path) -> list[ExtractFile]:
     if not folder.is_dir():
         raise TinyTrackerError("not a folder: give the extract's folder", file=str(folder))
     found: dict[str, Path] = {}
+    unknown: list[Path] = []
     for entry in sorted(folder.iterdir()):
-        file_format = SUFFIXES.get(entry.suffix.lower())
-        if file_format is None or not entry.is_file():
-            continue  # README, checksum files, hidden files: not part of the contract
-        stem = entry.name[: -len(entry.suffix)]
-        if stem not in FILES_BY_NAME:
-            expected = ", ".join(f.name for f in LANDING_FILES)
-            raise TinyTrackerError(
-                f"unknown file: '{stem}' is not a landing file of the contract "
-                f"(expected <name>.csv or <name>.parquet for: {expected}); nothing was loaded",
-                file=str(entry),
-            )
+        if entry.name.startswith(HIDDEN_PREFIX) or entry.name == READY_MARKER:
+            continue
+        stem = landing_stem(entry.name)
+        if stem is None or not entry.is_file():
+            unknown.append(entry)
+            continue
         if stem in found:
             raise TinyTrackerError(
                 f"two files for '{stem}' ({found[stem].name} and {entry.name}): keep one; "
@@ -82,9 +90,18 @@ def discover_extract(folder: Path) -> list[ExtractFile]:
                 file=str(entry),
             )
         found[stem] = entry
+    if unknown:
+        expected = ", ".join(f.name for f in LANDING_FILES)
+        names = ", ".join(entry.name + ("/" if entry.is_dir() else "") for entry in unknown)
+        raise TinyTrackerError(
+            f"unknown file(s) in the extract folder: {names}. An extract holds only landing "
+            f"files, each named {SUPPORTED_NAMES}, for: {expected}; move anything else out "
+            "of the folder. Nothing was loaded",
+            file=str(unknown[0]),
+        )
     if not found:
         raise TinyTrackerError(
-            "no landing files (.csv or .parquet) in the extract folder; nothing was loaded",
+            f"no landing files ({SUPPORTED_NAMES}) in the extract folder; nothing was loaded",
             file=str(folder),
         )
     return [
@@ -94,6 +111,21 @@ def discover_extract(folder: Path) -> list[ExtractFile]:
     ]
 
 
+def landing_stem(file_name: str) -> str | None:
+    """The landing file a name stands for (``pupils.csv.gz`` -> ``pupils``), or None."""
+    lowered = file_name.lower()
+    for suffix in SUFFIXES:
+        if lowered.endswith(suffix):
+            stem = file_name[: -len(suffix)]
+            return stem if stem in FILES_BY_NAME else None
+    return None
+
+
+def _file_format(path: Path) -> FileFormat:
+    lowered = path.name.lower()
+    return next(f for suffix, f in SUFFIXES.items() if lowered.endswith(suffix))
+
+
 def _check_file(landing_file: LandingFile, path: Path) -> ExtractFile:
     if path.stat().st_size == 0:
         raise TinyTrackerError(
@@ -101,11 +133,17 @@ def _check_file(landing_file: LandingFile, path: Path) -> ExtractFile:
             "nothing was loaded",
             file=str(path),
         )
-    if path.suffix.lower() == ".parquet":
+    if _file_format(path) == "parquet":
         header = _parquet_header(path)
         _check_header(landing_file, header, path)
         return ExtractFile(landing_file, path, "parquet", header, file_checksum(path))
     scan = scan_csv(path, str(path))
+    if scan.size == 0:
+        raise TinyTrackerError(
+            "empty file (0 bytes once decompressed): a landing file needs at least its header "
+            "row; nothing was loaded",
+            file=str(path),
+        )
     header = _csv_header(path)
     _check_header(landing_file, header, path)
     return ExtractFile(landing_file, path, "csv", header, scan.checksum, scan)
@@ -113,7 +151,7 @@ def _check_file(landing_file: LandingFile, path: Path) -> ExtractFile:
 
 def _csv_header(path: Path) -> tuple[str, ...]:
     """Column names from line 1 (a UTF-8 byte-order mark is allowed)."""
-    with path.open("rb") as handle:
+    with open_csv_bytes(path) as handle:
         first = handle.readline(HEADER_PEEK_BYTES)
         rest_blank = first.strip() == b"" and handle.read(HEADER_PEEK_BYTES).strip() == b""
     if first.strip() == b"":

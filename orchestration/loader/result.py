@@ -13,6 +13,36 @@ STATUS_PARTIAL = "partially_loaded"
 
 
 @dataclass(frozen=True)
+class QuarantinedLine:
+    """One quarantined row as the load report lists it: where, which rule, never its values."""
+
+    line: int | None
+    rule: str
+    detail: str | None = None
+    """Only for ``malformed_row``: what is wrong with the line (it names no value)."""
+    earlier_load_id: str | None = None
+    """Set when the row was already quarantined by that load (same file, same bytes)."""
+
+
+@dataclass(frozen=True)
+class QuarantineCounts:
+    """What the quarantine step did for one file."""
+
+    broken: int
+    """Rows that broke a contract rule."""
+    malformed: int
+    """Lines the CSV reader could not split into the header's columns."""
+    already: int = 0
+    """Of those, rows already in raw.quarantine from an earlier load of the same file."""
+    examples: tuple[QuarantinedLine, ...] = ()
+    earlier_load_ids: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return self.broken + self.malformed
+
+
+@dataclass(frozen=True)
 class FileResult:
     """One landing file of one load (one row of ``raw.load_log``)."""
 
@@ -27,6 +57,12 @@ class FileResult:
     quarantined: int
     refused: int
     suppressed: int
+    already_quarantined: int = 0
+    """Of ``quarantined``, rows not added again: an earlier load of the same bytes has them."""
+    quarantine_examples: tuple[QuarantinedLine, ...] = ()
+    """The first few quarantined rows by line (for the report)."""
+    quarantine_load_ids: tuple[str, ...] = ()
+    """Loads whose raw.quarantine rows hold this file's quarantined rows."""
 
     @property
     def status(self) -> str:
@@ -87,13 +123,7 @@ def format_result(result: LoadResult) -> str:
             lines.append("  ".join("-" * w for w in widths))
         cells = [row[0].ljust(widths[0])] + [v.rjust(w) for v, w in zip(row[1:], widths[1:])]
         lines.append("  ".join(cells).rstrip())
-    quarantined = result.total("quarantined")
-    if quarantined:
-        lines += [
-            "",
-            f"{quarantined} row(s) quarantined (not loaded). See them with:",
-            f"  select * from raw.quarantine where load_id = '{result.load_id}'",
-        ]
+    lines += _quarantine_lines(result)
     suppressed = result.total("suppressed")
     if suppressed:
         lines += ["", f"{suppressed} row(s) suppressed: their subjects were erased by a "
@@ -107,3 +137,39 @@ def format_result(result: LoadResult) -> str:
             lines.append(f"  {org.organisation_id}  {org.name or '(no name)'}  "
                          f"({org.rows} row(s) refused)")
     return "\n".join(lines)
+
+
+def _quarantine_lines(result: LoadResult) -> list[str]:
+    """Per file with quarantined rows: the first few as ``file:line  rule``, then the query.
+
+    Only the rule and, for a malformed line, what is wrong with it are printed: the values
+    (names, UPNs) stay in raw.quarantine.
+    """
+    quarantined = result.total("quarantined")
+    if not quarantined:
+        return []
+    lines = ["", f"{quarantined} row(s) quarantined (not loaded):"]
+    load_ids: set[str] = set()
+    for f in result.files:
+        if not f.quarantined:
+            continue
+        load_ids.update(f.quarantine_load_ids)
+        for example in f.quarantine_examples:
+            where = f"{f.file_name}:{example.line}" if example.line is not None else f.file_name
+            text = f"  {where}  {example.rule}"
+            if example.detail:
+                text += f" ({example.detail.removeprefix(example.rule + ': ')})"
+            lines.append(text)
+        more = f.quarantined - len(f.quarantine_examples)
+        if more > 0:
+            lines.append(f"  {f.file_name}: {more} more")
+    already = result.total("already_quarantined")
+    if already:
+        lines.append(f"{already} of them were already in raw.quarantine from an earlier load "
+                     "of the same file and were not added again.")
+    listed = sorted(load_ids)
+    condition = (f"load_id = '{listed[0]}'" if len(listed) == 1
+                 else "load_id in (" + ", ".join(f"'{i}'" for i in listed) + ")")
+    lines += ["See them all, with details and raw values, with:",
+              f"  select * from raw.quarantine where {condition} order by file_name, line_number"]
+    return lines

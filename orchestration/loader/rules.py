@@ -33,6 +33,23 @@ ASSESSMENT_MIN = "__tt_am_min"
 ASSESSMENT_MAX = "__tt_am_max"
 ASSESSMENT_CODES = "__tt_am_codes"
 MARK_IN_FORCE = "__tt_mark_in_force"
+ENROLLED_FROM = "__tt_enrolled_from"
+ENROLLED_TO = "__tt_enrolled_to"
+
+
+def reference_known(column: str) -> str:
+    """Joined flag: the reference column names a subject the organisation has."""
+    return ident(f"__tt_known_{column}")
+
+
+def first_holder(column: str) -> str:
+    """Joined id of the subject that holds this value first (null when the row is first)."""
+    return ident(f"__tt_first_{column}_holder")
+
+
+def first_holder_line(column: str) -> str:
+    """Joined line of that subject's row (0: it is in the warehouse, not in this file)."""
+    return ident(f"__tt_first_{column}_line")
 
 
 def s(column: str) -> str:
@@ -152,6 +169,13 @@ def row_checks(landing_file: LandingFile) -> list[Check]:
             f"{literal(later + ' ')} || cast({t(later)} as varchar) || "
             f"{literal(' is before ' + earlier + ' ')} || cast({t(earlier)} as varchar)")
 
+    for c in landing_file.unique_per_organisation:
+        holder = ", ".join(landing_file.key[1:])
+        add(f"duplicate_{c}", f"{first_holder(c)} is not null",
+            _detail(c, f"is already the {c} of {holder} ") + f" || {quoted_value(first_holder(c))}"
+            f" || case when {first_holder_line(c)} = 0 then ' in the warehouse' "
+            f"else ' on line ' || {first_holder_line(c)} end")
+
     key = ", ".join(landing_file.key)
     add("duplicate_key", f"{DUP_LINES} is not null",
         f"{literal(f'key ({key}) = (')} || "
@@ -170,5 +194,30 @@ def row_checks(landing_file: LandingFile) -> list[Check]:
             f"and {KNOWN_PUPIL} is null",
             _detail(pupil, "is not a pupil of organisation ")
             + f" || {quoted_value(s('organisation_id'))}")
+
+    org = s("organisation_id")
+    for reference in landing_file.references:
+        c = reference.column
+        applies = "true"
+        if reference.kind_column is not None:
+            kinds = ", ".join(literal(str(target.when_kind)) for target in reference.targets)
+            applies = f"{s(reference.kind_column)} in ({kinds})"
+            noun = s(reference.kind_column)
+        else:
+            noun = literal(reference.targets[0].erased_kind.replace("_", " "))
+        add(reference.rule,
+            f"{s(c)} is not null and {org} is not null and {applies} "
+            f"and not {reference_known(c)}",
+            _detail(c, "names no") + f" || ' ' || {noun} || ' of organisation ' || "
+            f"{quoted_value(org)}")
+
+    if landing_file.within_enrolment is not None:
+        day = t(landing_file.within_enrolment)
+        add("session_outside_enrolment",
+            f"{day} < {ENROLLED_FROM} or {day} > {ENROLLED_TO}",
+            f"{literal(landing_file.within_enrolment + ' ')} || cast({day} as varchar) || "
+            f"' is outside the pupil''s enrolment (admission_date ' || "
+            f"coalesce(cast({ENROLLED_FROM} as varchar), 'none') || ', leaving_date ' || "
+            f"coalesce(cast({ENROLLED_TO} as varchar), 'none') || ')'")
 
     return [check for rule in QUARANTINE_RULES for check in by_rule[rule]]

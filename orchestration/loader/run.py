@@ -88,10 +88,9 @@ def _load(con: duckdb.DuckDBPyConnection, files: list[ExtractFile], folder: Path
         else:
             staged = stage_file(con, extract_file)
         counts = check_file(con, staged, suppressions)
-        broken, malformed = insert_quarantine(con, load_id, extract_file.display_name,
-                                              loaded_at_sql, len(extract_file.header))
+        quarantined = insert_quarantine(con, load_id, extract_file, loaded_at_sql)
         upserted = upsert(con, extract_file.contract, load_id, loaded_at_sql,
-                          counts.kept - broken)
+                          counts.kept - quarantined.broken)
         if extract_file is organisations:
             revocations = record_revocations(con, load_id, loaded_at_sql)
         refused_rows.update(counts.refused_by_organisation)
@@ -103,9 +102,14 @@ def _load(con: duckdb.DuckDBPyConnection, files: list[ExtractFile], folder: Path
             inserted=upserted.inserted,
             updated=upserted.updated,
             unchanged=upserted.unchanged,
-            quarantined=broken + malformed,
+            quarantined=quarantined.total,
             refused=counts.refused,
             suppressed=counts.suppressed,
+            already_quarantined=quarantined.already,
+            quarantine_examples=quarantined.examples,
+            quarantine_load_ids=tuple(sorted(
+                {*quarantined.earlier_load_ids,
+                 *((load_id,) if quarantined.total > quarantined.already else ())})),
         )
         _log(con, load_id, folder, file_result, loaded_at)
         results.append(file_result)

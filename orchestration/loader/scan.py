@@ -8,16 +8,23 @@ more things on the way, at C speed (``bytes.count`` and numpy; no Python loop ov
   numbers *records* while people open the file at *lines*;
 * the blank lines, which DuckDB's reader skips without a trace, so that the loader can give
   every row the line it really has in the file.
+
+A gzip-compressed CSV (``.csv.gz``) is scanned as its decompressed text (lines are lines of
+the CSV), while its checksum is of the file as it arrived (the compressed bytes).
 """
 
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
-import mmap
 import re
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -35,7 +42,9 @@ class CsvScan:
     """What the byte pass learnt about one CSV file."""
 
     checksum: str
-    """SHA-256 of the file bytes (hex)."""
+    """SHA-256 of the file bytes (hex), as the file arrived (compressed for ``.csv.gz``)."""
+    size: int
+    """Bytes of CSV text (after decompression)."""
     physical_lines: int
     """Number of newline characters (a final line without one is not counted)."""
     inner_newline_lines: list[int] = field(default_factory=list)
@@ -53,8 +62,67 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def is_gzip(path: Path) -> bool:
+    """A gzip-compressed CSV (``<name>.csv.gz``), read as its decompressed text."""
+    return path.name.lower().endswith(".gz")
+
+
+class _HashingReader:
+    """A read-only file wrapper that feeds every byte read into a digest.
+
+    ``gzip`` reads the compressed file through it, so one pass gives both the checksum of the
+    file as it arrived and its decompressed text.
+    """
+
+    def __init__(self, handle: IO[bytes], digest: Any) -> None:
+        self.handle = handle
+        self.digest = digest
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.digest.update(data)
+        return data
+
+
+def _not_gzip(display_name: str, exc: Exception) -> TinyTrackerError:
+    return TinyTrackerError(
+        f"not a readable gzip file ({exc}); compress it with gzip or send the plain .csv; "
+        "nothing was loaded",
+        file=display_name,
+    )
+
+
+@contextmanager
+def open_csv_bytes(path: Path) -> Iterator[IO[bytes]]:
+    """The CSV text of a landing file as bytes: decompressed for ``.csv.gz``."""
+    if is_gzip(path):
+        with gzip.open(path, "rb") as handle:
+            yield handle
+    else:
+        with path.open("rb") as handle:
+            yield handle
+
+
+def _csv_chunks(path: Path, digest: Any, display_name: str) -> Iterator[bytes]:
+    """The CSV text in chunks, feeding the file's own bytes into ``digest`` on the way."""
+    with path.open("rb") as raw:
+        if not is_gzip(path):
+            for chunk in iter(lambda: raw.read(CHUNK_BYTES), b""):
+                digest.update(chunk)
+                yield chunk
+            return
+        reader = _HashingReader(raw, digest)
+        try:
+            with gzip.GzipFile(fileobj=reader, mode="rb") as text:  # type: ignore[arg-type]
+                yield from iter(lambda: text.read(CHUNK_BYTES), b"")
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+            raise _not_gzip(display_name, exc) from exc
+        while reader.read(CHUNK_BYTES):  # anything after the gzip data is in the checksum too
+            pass
+
+
 def scan_csv(path: Path, display_name: str) -> CsvScan:
-    """Checksum, UTF-8 check and line bookkeeping for one CSV file.
+    """Checksum, UTF-8 check and line bookkeeping for one CSV file (plain or ``.csv.gz``).
 
     Raises :class:`TinyTrackerError` naming the file and line when the bytes are not UTF-8:
     a mis-encoded extract would otherwise load with replacement characters in names.
@@ -62,34 +130,34 @@ def scan_csv(path: Path, display_name: str) -> CsvScan:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     newlines_before = 0
+    size = 0
     in_quote = False
     tail = b""  # the last two bytes of the previous chunk, to see blank lines across chunks
     inner: list[int] = []
     blank: list[int] = []
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                # exc.object is the decoder's buffered bytes (< 4, no newline) plus this chunk.
-                line = newlines_before + exc.object[: exc.start].count(b"\n") + 1
-                raise _not_utf8(display_name, line) from exc
-            edge = tail + chunk[:2]
-            needs_detail = (
-                in_quote
-                or QUOTE in chunk
-                or any(p in chunk or p in edge for p in BLANK_LINE_PATTERNS)
-            )
-            if needs_detail:
-                in_quote = _scan_detail(chunk, tail, newlines_before, in_quote, inner, blank)
-            newlines_before += chunk.count(b"\n")
-            tail = (tail + chunk)[-2:]
+    for chunk in _csv_chunks(path, digest, display_name):
+        size += len(chunk)
         try:
-            decoder.decode(b"", final=True)
+            decoder.decode(chunk)
         except UnicodeDecodeError as exc:
-            raise _not_utf8(display_name, newlines_before + 1) from exc
-    return CsvScan(digest.hexdigest(), newlines_before, inner, blank)
+            # exc.object is the decoder's buffered bytes (< 4, no newline) plus this chunk.
+            line = newlines_before + exc.object[: exc.start].count(b"\n") + 1
+            raise _not_utf8(display_name, line) from exc
+        edge = tail + chunk[:2]
+        needs_detail = (
+            in_quote
+            or QUOTE in chunk
+            or any(p in chunk or p in edge for p in BLANK_LINE_PATTERNS)
+        )
+        if needs_detail:
+            in_quote = _scan_detail(chunk, tail, newlines_before, in_quote, inner, blank)
+        newlines_before += chunk.count(b"\n")
+        tail = (tail + chunk)[-2:]
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(display_name, newlines_before + 1) from exc
+    return CsvScan(digest.hexdigest(), size, newlines_before, inner, blank)
 
 
 def _not_utf8(display_name: str, line: int) -> TinyTrackerError:
@@ -131,17 +199,35 @@ def first_inconsistent_line_ending(path: Path) -> int | None:
 
     Only used to explain a file DuckDB's strict reader refused: it cannot read a file that mixes
     line endings or has a stray carriage return. Quoted values are not considered, so the
-    answer is the likely place, not a proof. The file is memory-mapped, not read into memory.
+    answer is the likely place, not a proof. The text is streamed in chunks (decompressed for
+    ``.csv.gz``), never read into memory whole.
     """
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        first = data.find(b"\n")
-        if first < 0:
-            return None
-        if first > 0 and data[first - 1] == CARRIAGE_RETURN:
-            odd = re.compile(rb"(?<!\r)\n|\r(?!\n)")  # a bare LF or a CR not before LF
-        else:
-            odd = re.compile(rb"\r")
-        match = odd.search(data)  # type: ignore[call-overload]
-        if match is None:
-            return None
-        return data[: match.start()].count(b"\n") + 1
+    odd: re.Pattern[bytes] | None = None
+    carry = b""  # the previous chunk's last byte: a lookbehind, or a CR whose next byte decides
+    searched_carry = False  # whether the carried byte was already searched
+    newlines = 0  # newlines before ``carry``
+    with open_csv_bytes(path) as handle:
+        while True:
+            chunk = handle.read(CHUNK_BYTES)
+            final = not chunk
+            buffer = carry + chunk
+            if odd is None:
+                first = buffer.find(b"\n")
+                if first < 0:
+                    if final:
+                        return None
+                    carry = buffer  # a header longer than a chunk: keep reading
+                    continue
+                crlf = first > 0 and buffer[first - 1] == CARRIAGE_RETURN
+                # in a CRLF file: a bare LF or a CR not before LF; in an LF file: any CR
+                odd = re.compile(rb"(?<!\r)\n|\r(?!\n)" if crlf else rb"\r")
+            # A CR at the very end may be the first half of a CRLF split over two chunks.
+            hold = not final and buffer.endswith(b"\r")
+            end = len(buffer) - 1 if hold else len(buffer)
+            match = odd.search(buffer, 1 if searched_carry else 0, end)
+            if match is not None:
+                return newlines + buffer[: match.start()].count(b"\n") + 1
+            if final:
+                return None
+            newlines += buffer[:-1].count(b"\n")
+            carry, searched_carry = buffer[-1:], not hold

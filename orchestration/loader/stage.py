@@ -151,17 +151,27 @@ def _read_csv(con: duckdb.DuckDBPyConnection, extract_file: ExtractFile) -> None
     source = f"""read_csv(
             {literal(str(extract_file.path))},
             header = true, auto_detect = false, columns = {{{columns}}},
+            compression = '{"gzip" if extract_file.compressed else "none"}',
             delim = ',', quote = '"', escape = '"', encoding = 'utf-8',
             strict_mode = true, null_padding = false,
             store_rejects = true, rejects_table = 'tt_rejects', rejects_scan = 'tt_rejects_scan'
         )"""
     con.execute(f"create temp table tt_stage as {_staging_select(extract_file, source)}")
-    con.execute("""
+    # DuckDB writes one reject per missing or surplus column, each with its own running
+    # "Found: n"; one record per line keeps the fewest (missing) or most (surplus) fields found,
+    # which is the number of fields the line has.
+    con.execute(r"""
         create temp table tt_rejected_records as
         select
             line as __tt_record,
             string_agg(distinct cast(error_type as varchar), ', ') as __tt_error_types,
-            string_agg(distinct error_message, '; ') as __tt_errors,
+            min(case when error_type = 'MISSING COLUMNS' then
+                try_cast(regexp_extract(error_message, 'Found: (\d+)', 1) as bigint) end)
+                as __tt_fields_missing,
+            max(case when error_type = 'TOO MANY COLUMNS' then
+                try_cast(regexp_extract(error_message, 'Found: (\d+)', 1) as bigint) end)
+                as __tt_fields_surplus,
+            arg_min(error_message, column_idx) as __tt_first_error,
             any_value(csv_line) as __tt_csv_line
         from tt_rejects
         group by line
@@ -203,11 +213,33 @@ def _read_csv(con: duckdb.DuckDBPyConnection, extract_file: ExtractFile) -> None
     con.execute(
         "create temp view tt_numbered as " + _with_lines(con, records, shift)
     )
-    # Malformed lines get their physical line the same way.
+    # Malformed lines get their physical line the same way, then one plain-words detail.
     con.execute(
-        "create temp table tt_malformed as "
+        f"create temp table tt_malformed as select *, "
+        f"{malformed_detail_sql(len(extract_file.header))} as __tt_detail from ("
         + _with_lines(con, "tt_rejected_records", shift, keep_record=True)
+        + ")"
     )
+
+
+def malformed_detail_sql(header_fields: int) -> str:
+    """SQL for one malformed line's detail, e.g. ``line 51 has 5 fields, the header has 18``.
+
+    It names the line and what is wrong with it (never its values), so the CLI can print it.
+    """
+    header = f"the header has {header_fields}"
+    return f"""'malformed_row: line ' || __tt_line || case
+        when __tt_fields_missing is not null then
+            ' has ' || __tt_fields_missing || ' field' ||
+            case when __tt_fields_missing = 1 then '' else 's' end ||
+            ', {header} (the line is cut short, e.g. truncated, or has fields missing)'
+        when __tt_fields_surplus is not null then
+            ' has ' || __tt_fields_surplus || ' fields, {header} (a comma in a value that is '
+            || 'not quoted, or fields added)'
+        when __tt_error_types like '%UNQUOTED VALUE%' then
+            ' has a quoted value that is not closed, or text after a closing quote'
+        else ' cannot be read as the header''s {header_fields} columns: ' || __tt_first_error
+    end"""
 
 
 def _with_lines(con: duckdb.DuckDBPyConnection, records: str, shift: StepFunction,
@@ -253,7 +285,9 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, extract_file: ExtractFile) -> 
     con.execute(
         "create temp table tt_malformed as select null::bigint as __tt_line, "
         "null::bigint as __tt_record, null::varchar as __tt_error_types, "
-        "null::varchar as __tt_errors, null::varchar as __tt_csv_line where false"
+        "null::bigint as __tt_fields_missing, null::bigint as __tt_fields_surplus, "
+        "null::varchar as __tt_first_error, null::varchar as __tt_csv_line, "
+        "null::varchar as __tt_detail where false"
     )
     base = con.execute("select coalesce(min(rowid), 0) from tt_stage").fetchone()[0]
     # Parquet has no header line: a row's "line" is its 1-based row number.

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import duckdb
 
 from orchestration.contract import LandingFile
+from orchestration.loader.extract import ExtractFile
 from orchestration.loader.policy import FATE_KEEP
+from orchestration.loader.result import QuarantineCounts, QuarantinedLine
 from orchestration.loader.rules import s as text_column
 from orchestration.loader.sqltext import ident, literal
 
@@ -37,32 +39,72 @@ class UpsertCounts:
     unchanged: int
 
 
-def insert_quarantine(con: duckdb.DuckDBPyConnection, load_id: str, file_name: str,
-                      loaded_at_sql: str, column_count: int) -> tuple[int, int]:
+MAX_EXAMPLES = 5
+"""Quarantined lines per file that the load report lists by line and rule."""
+
+
+def insert_quarantine(con: duckdb.DuckDBPyConnection, load_id: str, extract_file: ExtractFile,
+                      loaded_at_sql: str) -> QuarantineCounts:
     """Quarantine rows that broke a rule and lines the CSV reader could not split.
 
-    Returns (rows that broke a rule, malformed lines).
+    A reload of the same file (same name, same checksum in ``raw.load_log``) finds its bad rows
+    already quarantined: a row with the same line, rule and raw values is not added again but
+    counted as already quarantined, so reloading an extract changes nothing here either.
     """
-    columns = (
-        "load_id, file_name, line_number, rule, detail, organisation_id, raw_values, "
-        "quarantined_at"
+    con.execute(f"""
+        create or replace temp table tt_quarantine as
+        with incoming as (
+            select __tt_line, __tt_rule, __tt_detail, __tt_org, __tt_raw from tt_broken
+            union all
+            select __tt_line, 'malformed_row', __tt_detail, __tt_org, __tt_raw
+            from tt_malformed_fate
+            where __tt_fate = '{FATE_KEEP}'
+        ),
+        earlier as (
+            select
+                q.line_number,
+                q.rule,
+                cast(q.raw_values as varchar) as raw_text,
+                min(q.load_id) as load_id
+            from raw.quarantine as q
+            join raw.load_log as l on l.load_id = q.load_id and l.file_name = q.file_name
+            where q.file_name = {literal(extract_file.display_name)}
+                and l.file_checksum = {literal(extract_file.checksum)}
+            group by all
+        )
+        select i.*, e.load_id as __tt_earlier_load
+        from incoming as i
+        left join earlier as e
+            on e.line_number = i.__tt_line and e.rule = i.__tt_rule
+            and e.raw_text = cast(i.__tt_raw as varchar)
+    """)
+    con.execute(f"""
+        insert into raw.quarantine (load_id, file_name, line_number, rule, detail,
+            organisation_id, raw_values, quarantined_at)
+        select {literal(load_id)}, {literal(extract_file.display_name)}, __tt_line, __tt_rule,
+            __tt_detail, __tt_org, __tt_raw, {loaded_at_sql}
+        from tt_quarantine
+        where __tt_earlier_load is null
+    """)
+    broken, malformed, already = con.execute("""
+        select
+            count(*) filter (where __tt_rule <> 'malformed_row'),
+            count(*) filter (where __tt_rule = 'malformed_row'),
+            count(__tt_earlier_load)
+        from tt_quarantine
+    """).fetchone()
+    examples = tuple(
+        QuarantinedLine(line, rule, detail if rule == "malformed_row" else None, earlier)
+        for line, rule, detail, earlier in con.execute(f"""
+            select __tt_line, __tt_rule, __tt_detail, __tt_earlier_load from tt_quarantine
+            order by __tt_line, __tt_rule limit {MAX_EXAMPLES}
+        """).fetchall()
     )
-    broken = con.execute(f"""
-        insert into raw.quarantine ({columns})
-        select {literal(load_id)}, {literal(file_name)}, __tt_line, __tt_rule, __tt_detail,
-            __tt_org, __tt_raw, {loaded_at_sql}
-        from tt_broken
-    """).fetchone()[0]
-    malformed = con.execute(f"""
-        insert into raw.quarantine ({columns})
-        select {literal(load_id)}, {literal(file_name)}, __tt_line, 'malformed_row',
-            'malformed_row: the line cannot be read as the header''s {column_count} columns ('
-                || __tt_errors || ')',
-            __tt_org, __tt_raw, {loaded_at_sql}
-        from tt_malformed_fate
-        where __tt_fate = '{FATE_KEEP}'
-    """).fetchone()[0]
-    return int(broken), int(malformed)
+    earlier_loads = tuple(row[0] for row in con.execute(
+        "select distinct __tt_earlier_load from tt_quarantine "
+        "where __tt_earlier_load is not null order by 1").fetchall())
+    con.execute("drop table tt_quarantine")
+    return QuarantineCounts(int(broken), int(malformed), int(already), examples, earlier_loads)
 
 
 def merge_sql(landing_file: LandingFile, load_id: str, loaded_at_sql: str,

@@ -6,6 +6,8 @@ For one staged file this builds:
 * ``tt_dups``: keys that occur more than once among the kept rows, with their lines;
 * ``tt_mark_in_force``: for each distinct (mark, session date), whether the code is in force;
 * ``tt_assess_map``: the assessment type each distinct ``assessment`` value matches;
+* ``tt_first_<column>``: rows whose value of a column unique per organisation (``upn``) another
+  subject already holds, with that subject (the row on the earlier line, or the warehouse's);
 * ``tt_typed`` (view): kept rows with typed values;
 * ``tt_checked`` (view): the first rule each row breaks (null = none), all the details and the
   raw values for the quarantine;
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from orchestration.contract import LANDING_FILES, LandingFile
 from orchestration.loader.policy import (
     FATE_KEEP,
     FATE_REFUSED,
@@ -38,9 +41,14 @@ from orchestration.loader.rules import (
     ASSESSMENT_PATTERN,
     ATTENDANCE,
     DUP_LINES,
+    ENROLLED_FROM,
+    ENROLLED_TO,
     KNOWN_ORG,
     KNOWN_PUPIL,
     MARK_IN_FORCE,
+    first_holder,
+    first_holder_line,
+    reference_known,
     row_checks,
     s,
     t,
@@ -53,6 +61,7 @@ from orchestration.loader.stage import (
     naive_value,
     raw_values_sql,
 )
+from orchestration.warehouse import subject_token_sql
 
 CHECK_OBJECTS = (
     ("view", "tt_clean"),
@@ -65,6 +74,7 @@ CHECK_OBJECTS = (
     ("table", "tt_dups"),
     ("table", "tt_mark_in_force"),
     ("table", "tt_assess_map"),
+    *(("table", f"tt_first_{c}") for f in LANDING_FILES for c in f.unique_per_organisation),
 )
 
 
@@ -129,11 +139,13 @@ def check_file(con: duckdb.DuckDBPyConnection, staged: StagedFile,
             counts.kept += n
 
     _create_dups(con, staged)
+    for column in landing_file.unique_per_organisation:
+        _create_first_holders(con, landing_file, column)
     if landing_file.name == ATTENDANCE[0]:
         _create_mark_in_force(con, staged)
     if landing_file.name == ASSESSMENT[0]:
         _create_assessment_map(con)
-    create_checked(con, staged)
+    create_checked(con, staged, suppressions)
     return counts
 
 
@@ -166,6 +178,58 @@ def _create_dups(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
         from candidates as r
         join duplicated as d on {join}
         group by all
+    """)
+
+
+def _create_first_holders(con: duckdb.DuckDBPyConnection, landing_file: LandingFile,
+                          column: str) -> None:
+    """``tt_first_<column>``: rows whose value another subject of the organisation holds first.
+
+    The first holder is the warehouse's subject with that value (unless this file gives that
+    subject another value now), else the subject on the earliest line of the file. Rows of the
+    first holder itself (also a repeated key, which ``duplicate_key`` reports) are not listed.
+    """
+    org = s("organisation_id")
+    ids = landing_file.key[1:]
+    incoming_holder = f"concat_ws(', ', {', '.join(s(k) for k in ids)})"
+    stored_holder = f"concat_ws(', ', {', '.join(f'w.{ident(k)}' for k in ids)})"
+    incoming_ids = " and ".join(f"{s(k)} is not null" for k in ids)
+    con.execute(f"""
+        create temp table tt_first_{column} as
+        with incoming as (
+            select {org} as org, {s(column)} as value, {incoming_holder} as holder,
+                __tt_line as line
+            from tt_rows
+            where {org} is not null and {s(column)} is not null and {incoming_ids}
+        ),
+        stored as (
+            select w.organisation_id as org, w.{ident(column)} as value,
+                {stored_holder} as holder, 0 as line
+            from raw.{landing_file.name} as w
+            where w.{ident(column)} is not null
+                and not exists (
+                    select 1 from incoming as i
+                    where i.org = w.organisation_id and i.holder = {stored_holder}
+                )
+        ),
+        claims as (
+            select * from incoming
+            union all
+            select * from stored
+        ),
+        firsts as (
+            select org, value, first(holder order by line, holder) as holder, min(line) as line
+            from claims
+            group by org, value
+            having count(distinct holder) > 1
+        )
+        select
+            i.line as __tt_line,
+            f.holder as {first_holder(column)},
+            f.line as {first_holder_line(column)}
+        from incoming as i
+        join firsts as f on f.org = i.org and f.value = i.value
+        where i.holder <> f.holder
     """)
 
 
@@ -236,7 +300,8 @@ def _outputs(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> str:
     return ", ".join([*outputs, f"{extra_json} as _extra"])
 
 
-def create_checked(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+def create_checked(con: duckdb.DuckDBPyConnection, staged: StagedFile,
+                   suppressions: bool = False) -> None:
     """Views ``tt_typed``, ``tt_checked`` and ``tt_clean``; table ``tt_broken``.
 
     ``tt_broken`` holds only the rows that break a rule (few), so the upsert reads the clean
@@ -250,7 +315,7 @@ def create_checked(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
     con.execute(
         f"create temp view tt_typed as select *{''.join(', ' + x for x in typed)} from tt_rows"
     )
-    con.execute(checked_sql(staged))
+    con.execute(checked_sql(staged, suppressions))
     con.execute(
         "create temp table tt_broken as select __tt_line, __tt_rule, __tt_detail, __tt_raw, "
         "__tt_org from tt_checked where __tt_rule is not null"
@@ -261,7 +326,46 @@ def create_checked(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
     )
 
 
-def checked_sql(staged: StagedFile) -> str:
+def _reference_joins(landing_file: LandingFile, org: str,
+                     suppressions: bool) -> tuple[list[str], list[str]]:
+    """Joins and flag columns for the orphan rules of ``landing_file.references``.
+
+    A reference is known when the warehouse has the subject (this extract's earlier files are
+    loaded by now) or when the subject was erased: its rows never reach validation again, so
+    a newer extract may still point at it (a report by an anonymised teacher).
+    """
+    joins: list[str] = []
+    flags: list[str] = []
+    n = 0
+    for reference in landing_file.references:
+        value = f"typed.{s(reference.column)}"
+        found: list[str] = []
+        for target in reference.targets:
+            kind = ""
+            if target.when_kind is not None and reference.kind_column is not None:
+                kind = f" and typed.{s(reference.kind_column)} = {literal(target.when_kind)}"
+            joins.append(
+                f"left join (select distinct organisation_id as __tt_rt{n}_org, "
+                f"{ident(target.id_column)} as __tt_rt{n}_id from raw.{target.file}) as rt{n} "
+                f"on rt{n}.__tt_rt{n}_org = typed.{org} and rt{n}.__tt_rt{n}_id = {value}{kind}"
+            )
+            found.append(f"rt{n}.__tt_rt{n}_id is not null")
+            if suppressions:
+                token = subject_token_sql(literal(target.erased_kind), f"typed.{org}", value)
+                joins.append(
+                    f"left join (select distinct organisation_id as __tt_re{n}_org, "
+                    f"subject_token as __tt_re{n}_token from audit.erasure_suppressions "
+                    f"where subject_kind = {literal(target.erased_kind)}) as re{n} "
+                    f"on re{n}.__tt_re{n}_org = typed.{org} "
+                    f"and re{n}.__tt_re{n}_token = {token}{kind}"
+                )
+                found.append(f"re{n}.__tt_re{n}_token is not null")
+            n += 1
+        flags.append(f"({' or '.join(found)}) as {reference_known(reference.column)}")
+    return joins, flags
+
+
+def checked_sql(staged: StagedFile, suppressions: bool = False) -> str:
     """``create temp view tt_checked``: first rule broken, details and raw values per row."""
     extract_file = staged.extract_file
     landing_file = extract_file.contract
@@ -277,12 +381,28 @@ def checked_sql(staged: StagedFile) -> str:
         )
         joined_columns.append(f"o.{KNOWN_ORG}")
     if landing_file.pupil_column is not None:
+        if landing_file.within_enrolment is None:
+            pupils = (f"select distinct organisation_id as __tt_pupil_org, pupil_id as "
+                      f"{KNOWN_PUPIL} from raw.pupils")
+        else:
+            pupils = (f"select organisation_id as __tt_pupil_org, pupil_id as {KNOWN_PUPIL}, "
+                      f"min(admission_date) as {ENROLLED_FROM}, case when "
+                      f"bool_or(leaving_date is null) then null else max(leaving_date) end "
+                      f"as {ENROLLED_TO} from raw.pupils group by all")
+            joined_columns += [f"p.{ENROLLED_FROM}", f"p.{ENROLLED_TO}"]
         joins.append(
-            f"left join (select distinct organisation_id as __tt_pupil_org, pupil_id as "
-            f"{KNOWN_PUPIL} from raw.pupils) as p on p.__tt_pupil_org = typed.{org} "
+            f"left join ({pupils}) as p on p.__tt_pupil_org = typed.{org} "
             f"and p.{KNOWN_PUPIL} = typed.{s(landing_file.pupil_column)}"
         )
         joined_columns.append(f"p.{KNOWN_PUPIL}")
+    for column in landing_file.unique_per_organisation:
+        joins.append(f"left join tt_first_{column} as u_{column} "
+                     f"on u_{column}.__tt_line = typed.__tt_line")
+        joined_columns += [f"u_{column}.{first_holder(column)}",
+                           f"u_{column}.{first_holder_line(column)}"]
+    reference_joins, reference_flags = _reference_joins(landing_file, org, suppressions)
+    joins += reference_joins
+    joined_columns += reference_flags
     if landing_file.name == ATTENDANCE[0]:
         joins.append(
             f"left join tt_mark_in_force as mk on mk.__tt_mk_mark = typed.{s(ATTENDANCE[1])} "

@@ -1,7 +1,8 @@
 """Small hand-made extracts for the loader tests.
 
 Every landing file has one valid default row, so a test only states what it is about:
-``builder.add("pupils", pupil_id="P2", upn="A801200005001")``. Rows are written in the order
+``builder.add("pupils", pupil_id="P2", upn="A801200005001")``; a pupil other than the default P1
+added without a UPN gets a valid one of its own. Rows are written in the order
 added, so the n-th row of a file is on line n + 1 (line 1 is the header). The fixtures at the
 bottom give every test its own warehouse file and extract folder.
 """
@@ -87,6 +88,9 @@ class ExtractBuilder:
     def add(self, file: str, **values: Any) -> int:
         """Add a row (defaults + values); return the line it will be written on."""
         row = dict(DEFAULTS[file])
+        if file == "pupils" and "upn" not in values and values.get("pupil_id", "P1") != "P1":
+            # another pupil: its own valid UPN (a UPN is unique within an organisation)
+            row["upn"] = make_upn(f"8019999{len(self.rows.get(file, [])):05d}")
         for name, value in values.items():
             if name not in row and name not in self.extra_columns.setdefault(file, []):
                 self.extra_columns[file].append(name)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +27,8 @@ from orchestration.errors import TinyTrackerError
 from orchestration.generator import GeneratorConfig, generate_extract
 from orchestration.generator.calendar import academic_year_calendar
 from orchestration.generator.faults import KINDS
+from orchestration.generator.progress import Progress
+from orchestration.loader import load_extract
 from orchestration.upn import is_temporary_upn, is_valid_upn, make_upn, upn_check_letter
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds" / "reference"
@@ -109,6 +113,26 @@ def contract_violations(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int],
         for earlier, later in landing.date_order:
             flag(name, "dates_out_of_order",
                  f"try_cast({later} as date) < try_cast({earlier} as date)")
+        for reference in landing.references:
+            def of_kind(kind: str | None) -> str:
+                return f" and {name}.{reference.kind_column} = '{kind}'" if kind else ""
+
+            known = " or ".join(
+                f"(exists (select 1 from {t.file} as x where x.organisation_id = "
+                f"{name}.organisation_id and x.{t.id_column} = {name}.{reference.column})"
+                f"{of_kind(t.when_kind)})"
+                for t in reference.targets)
+            flag(name, reference.rule, f"{reference.column} is not null and not ({known})")
+        if landing.within_enrolment:
+            day = f"cast({name}.{landing.within_enrolment} as date)"
+            flag(name, "session_outside_enrolment", f"""exists (select 1 from pupils p
+                where p.organisation_id = {name}.organisation_id and p.pupil_id = {name}.pupil_id
+                and ({day} < cast(p.admission_date as date)
+                     or {day} > cast(p.leaving_date as date)))""")
+        for column in landing.unique_per_organisation:
+            flag(name, f"duplicate_{column}", f"""exists (select 1 from {name} as e
+                where e.organisation_id = {name}.organisation_id and e.{column} = {name}.{column}
+                and e.pupil_id <> {name}.pupil_id and e._line < {name}._line)""")
     for (line, upn) in con.execute("select _line, upn from pupils where upn is not null").fetchall():
         if not is_valid_upn(upn):
             bad.setdefault(("pupils", line), set()).add("bad_upn")
@@ -273,6 +297,9 @@ def test_generate_help_explains_every_option(capsys):
     for option in ("--out", "--organisations", "--pupils", "--years", "--seed", "--extract-date",
                    "--format", "--inject-errors"):
         assert option in text
+    # the contract it points at is the one in this repository
+    assert "(docs/landing-contract.md)" in text and "shared/spec" not in text
+    assert (Path(__file__).resolve().parents[2] / "docs" / "landing-contract.md").exists()
 
 
 # ---------------------------------------------------------------- pupils
@@ -431,5 +458,48 @@ def test_inject_errors_adds_exactly_that_many_bad_rows(tmp_path):
     assert len(bad) == n, sorted(bad.items())
     rules = {rule for rules in bad.values() for rule in rules}
     assert {"bad_upn", "unknown_code", "mark_not_valid_on_date", "dates_out_of_order", "bad_date",
-            "duplicate_key", "orphan_pupil", "missing_required"} <= rules
+            "duplicate_key", "orphan_pupil", "missing_required", "session_outside_enrolment",
+            "duplicate_upn", "orphan_employee", "orphan_subject"} <= rules
     assert {file for file, _line in bad} >= {"pupils", "attendance_sessions", "employees"}
+
+
+# ---------------------------------------------------------------- progress
+
+
+class _Terminal(io.StringIO):
+    """A stderr stand-in that says it is a terminal, so Progress redraws its bar."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_reaches_100_percent_exactly_at_the_end(tmp_path):
+    stream = _Terminal()
+    progress = Progress(1, stream=stream)
+    generate_extract(GeneratorConfig(out=tmp_path, **{**SMALL, "pupils": 300, "years": 1}),
+                     progress)
+    assert progress.done == progress.total
+    frames = [f for f in stream.getvalue().split("\r") if f.strip()]
+    percents = [int(f.split("]")[1].split("%")[0]) for f in frames]
+    assert percents[-1] == 100 and "done" in frames[-1]
+    assert percents == sorted(percents) and percents.count(100) == 1
+    assert len(frames) == progress.total
+
+
+def test_the_loader_quarantines_exactly_the_injected_rows_and_loads_the_rest(tmp_path):
+    """The generator's clean output breaks no loader rule; each injected row breaks its own."""
+    summary = generate_extract(GeneratorConfig(out=tmp_path / "extract",
+                                               **{**SMALL, "pupils": 300, "years": 1},
+                                               inject_errors=len(KINDS)))
+    db = tmp_path / "warehouse.duckdb"
+    result = load_extract(summary.out, db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        quarantined = con.execute("select split_part(file_name, '.', 1), rule "
+                                  "from raw.quarantine").fetchall()
+    expected = Counter((e.file, e.rule) for e in summary.injected)
+    expected[("attendance_sessions", "duplicate_key")] += 1  # both copies of a repeated key
+    assert Counter(quarantined) == expected
+    refused = sum(f.refused for f in result.files)
+    assert refused > 0  # ORG005's rows (MIS permission revoked)
+    assert result.total("inserted") == sum(summary.rows(f.name) for f in LANDING_FILES) - (
+        len(quarantined) + refused)

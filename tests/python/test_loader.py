@@ -141,6 +141,47 @@ def test_load_log_has_one_row_per_file_with_checksum_and_counts(
     assert {r[11] for r in rows if r[2] != "pupils.csv"} == {"loaded"}
 
 
+def test_a_reload_of_the_same_files_adds_no_quarantine_rows(
+        db: Path, extract: ExtractBuilder, capsys: pytest.CaptureFixture[str]) -> None:
+    extract.school(pupils=3)
+    extract.add("attendance_sessions", pupil_id="P9")  # orphan
+    extract.write()
+    extract.write_raw("pupils.csv", extract.csv_text("pupils") + "ORG1,P4,B80120000")  # cut short
+    first = load_extract(extract.folder)
+    quarantined = query(db, "select * from raw.quarantine order by file_name, line_number")
+    assert [(r[1], r[3], r[0]) for r in quarantined] == [
+        ("attendance_sessions.csv", "orphan_pupil", first.load_id),
+        ("pupils.csv", "malformed_row", first.load_id)]
+
+    assert cli.main(["load", str(extract.folder)]) == 0
+
+    assert query(db, "select * from raw.quarantine order by file_name, line_number") == quarantined
+    out = capsys.readouterr().out
+    assert "2 row(s) quarantined (not loaded):" in out
+    assert "2 of them were already in raw.quarantine from an earlier load" in out
+    assert f"where load_id = '{first.load_id}' order by" in out
+    # the load log still counts them as quarantined in the second load
+    assert query(db, "select file_name, rows_quarantined from raw.load_log "
+                     "where rows_quarantined > 0 and load_id <> ? order by 1",
+                 [first.load_id]) == [("attendance_sessions.csv", 1), ("pupils.csv", 1)]
+
+
+def test_a_changed_file_quarantines_its_bad_rows_under_the_new_load(
+        db: Path, extract: ExtractBuilder, tmp_path: Path) -> None:
+    extract.school(pupils=3, files=("attendance_sessions",))
+    extract.add("attendance_sessions", pupil_id="P9")
+    first = load_extract(extract.write())
+    newer = ExtractBuilder(tmp_path / "newer")
+    newer.school(pupils=3, files=("attendance_sessions",))
+    newer.add("attendance_sessions", pupil_id="P9")
+    newer.add("attendance_sessions", pupil_id="P2")  # the file's bytes differ
+    second = load_extract(newer.write())
+
+    assert second.file("attendance_sessions").already_quarantined == 0
+    assert sorted(query(db, "select load_id, line_number, rule from raw.quarantine")) == sorted([
+        (first.load_id, 3, "orphan_pupil"), (second.load_id, 3, "orphan_pupil")])
+
+
 def test_the_cli_prints_a_table_a_total_and_how_to_see_the_quarantine(
         db: Path, extract: ExtractBuilder, capsys: pytest.CaptureFixture[str]) -> None:
     extract.school(pupils=2)
@@ -162,8 +203,10 @@ def test_the_cli_prints_a_table_a_total_and_how_to_see_the_quarantine(
 def test_load_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["load", "--help"])
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
     assert "DIR" in out and "quarantine" in out and "transaction" in out
+    assert "truncated last line" in out and "malformed_row" in out
+    assert "<name>.csv.gz" in out and "unknown file" in out
 
 
 def test_parquet_files_load_like_csv(db: Path, extract: ExtractBuilder) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from pathlib import Path
 
 import pytest
-from extract_builder import ExtractBuilder, db, extract, snapshot  # noqa: F401 - fixtures
+from extract_builder import ExtractBuilder, db, extract, query, snapshot  # noqa: F401 - fixtures
 
 import orchestration.loader.run as loader_run
 from orchestration import cli
+from orchestration.defs.landing import folders as landing_folders
 from orchestration.errors import TinyTrackerError
 from orchestration.loader import load_extract
 
@@ -41,7 +44,7 @@ def test_a_missing_extract_folder_fails_naming_it(db: Path, loaded: dict,
 def test_a_folder_without_landing_files_fails(db: Path, loaded: dict, tmp_path: Path) -> None:
     folder = tmp_path / "empty-extract"
     folder.mkdir()
-    (folder / "notes.txt").write_text("the files are coming tomorrow")
+    (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # hidden: the system's, not an extract's
     fails_and_changes_nothing(db, folder, loaded, str(folder), "no landing files")
 
 
@@ -56,8 +59,91 @@ def test_an_unknown_file_fails_the_whole_load(db: Path, extract: ExtractBuilder,
     extract.school(pupils=3)
     extract.write()
     extract.write_raw("students.csv", "organisation_id\nORG1\n")
-    extract.write_raw("README.txt", "not a landing file, ignored")
     fails_and_changes_nothing(db, extract.folder, loaded, "students.csv", "unknown file")
+
+
+@pytest.mark.parametrize("name", ["pupils.csv.zip", "pupils.xlsx", "pupils.txt", "pupils",
+                                  "README.txt", "attendance_sessions.csv.bz2"])
+def test_a_file_in_an_unsupported_format_fails_naming_it(
+        db: Path, extract: ExtractBuilder, loaded: dict, name: str) -> None:
+    extract.school(pupils=3)
+    extract.write()
+    (extract.folder / "pupils.csv").rename(extract.folder / name)
+    message = fails_and_changes_nothing(db, extract.folder, loaded, name, "unknown file",
+                                        "<name>.csv.gz")
+    assert message.startswith(str(extract.folder / name))
+
+
+def test_every_unknown_file_is_named_at_once(db: Path, extract: ExtractBuilder,
+                                             loaded: dict) -> None:
+    extract.school(pupils=3)
+    extract.write()
+    extract.write_raw("notes.txt", "the rest comes tomorrow")
+    (extract.folder / "old").mkdir()
+    fails_and_changes_nothing(db, extract.folder, loaded, "notes.txt", "old/")
+
+
+def test_hidden_files_and_the_ready_marker_are_not_part_of_the_extract(
+        db: Path, extract: ExtractBuilder) -> None:
+    extract.school(pupils=3)
+    extract.write()
+    extract.write_raw(".DS_Store", b"\0\0\0\1Bud1")
+    extract.write_raw(".pupils.csv.swp", b"vim swap")
+    extract.write_raw(landing_folders.READY_MARKER, b"")  # what the Dagster sensor waits for
+    assert load_extract(extract.folder).file("pupils").inserted == 3
+
+
+def test_gzip_compressed_csv_loads_like_the_plain_file(db: Path,
+                                                       extract: ExtractBuilder) -> None:
+    extract.school(pupils=3, files=("attendance_sessions",))
+    bad_line = extract.add("attendance_sessions", pupil_id="P2", mark="ZZ")
+    extract.write()
+    text = extract.csv_text("attendance_sessions") + "ORG1,P3,2024-09-0"  # truncated last line
+    gz_path = extract.folder / "attendance_sessions.csv.gz"
+    gz_path.write_bytes(gzip.compress(text.encode("utf-8")))
+    (extract.folder / "attendance_sessions.csv").unlink()
+    result = load_extract(extract.folder)
+
+    attendance = result.file("attendance_sessions")
+    assert attendance.file_name == "attendance_sessions.csv.gz"
+    assert (attendance.read, attendance.inserted, attendance.quarantined) == (3, 1, 2)
+    assert attendance.checksum == hashlib.sha256(gz_path.read_bytes()).hexdigest()
+    assert query(db, "select file_name, line_number, rule from raw.quarantine "
+                     "order by line_number") == [
+        ("attendance_sessions.csv.gz", bad_line, "unknown_code"),
+        ("attendance_sessions.csv.gz", bad_line + 1, "malformed_row")]
+    assert query(db, "select file_checksum from raw.load_log "
+                     "where file_name = 'attendance_sessions.csv.gz'") == [(attendance.checksum,)]
+
+
+def test_a_gzip_file_that_does_not_decompress_fails_naming_it(
+        db: Path, extract: ExtractBuilder, loaded: dict) -> None:
+    extract.school(pupils=3)
+    extract.write()
+    data = gzip.compress(extract.csv_text("pupils").encode("utf-8"))
+    (extract.folder / "pupils.csv").unlink()
+    extract.write_raw("pupils.csv.gz", data[: len(data) // 2])
+    fails_and_changes_nothing(db, extract.folder, loaded, "pupils.csv.gz", "not a readable gzip")
+
+
+def test_a_gzip_file_of_nothing_is_an_empty_file(db: Path, extract: ExtractBuilder,
+                                                 loaded: dict) -> None:
+    extract.school(pupils=3)
+    extract.write()
+    extract.write_raw("sen_records.csv.gz", gzip.compress(b""))
+    (extract.folder / "sen_records.csv").unlink()
+    fails_and_changes_nothing(db, extract.folder, loaded, "sen_records.csv.gz", "empty file")
+
+
+def test_mixed_line_endings_in_a_gzip_file_fail_naming_the_line(
+        db: Path, extract: ExtractBuilder, loaded: dict) -> None:
+    extract.school(pupils=3)
+    extract.write()
+    lines = extract.csv_text("pupils").splitlines()
+    text = "\n".join(lines[:3]) + "\n\r\n" + lines[3] + "\n"
+    (extract.folder / "pupils.csv").unlink()
+    extract.write_raw("pupils.csv.gz", gzip.compress(text.encode("utf-8")))
+    fails_and_changes_nothing(db, extract.folder, loaded, "pupils.csv.gz:4:", "line endings")
 
 
 def test_the_same_file_twice_in_two_formats_fails(db: Path, extract: ExtractBuilder,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,10 +13,12 @@ import duckdb
 import pytest
 from extract_builder import ExtractBuilder, db, extract, query  # noqa: F401 - fixtures
 
+from orchestration import cli, warehouse
 from orchestration.contract import QUARANTINE_RULES
 from orchestration.loader import LoadResult, lines, load_extract
+from orchestration.loader import reference
 from orchestration.loader.reference import create_reference
-from orchestration.upn import is_valid_upn
+from orchestration.upn import is_valid_upn, make_upn
 
 VALID_UPNS = ["B801200005001", "H801200001001", "G80120000101A", "X00180001701A",
               "A950000178301", "P207000016049"]
@@ -117,6 +120,19 @@ RULE_CASES = [
     ("reports", {"pupil_id": "P99"}, "orphan_pupil", "'P99'"),
     ("sen_records", {"pupil_id": "P99"}, "orphan_pupil", "'P99'"),
     ("assessments", {"pupil_id": "P99"}, "orphan_pupil", "'P99'"),
+    ("reports", {"author_employee_id": "E99"}, "orphan_employee",
+     "author_employee_id 'E99' names no employee of organisation 'ORG1'"),
+    ("correspondence", {"subject_kind": "employee", "subject_id": "E99"}, "orphan_subject",
+     "subject_id 'E99' names no employee of organisation 'ORG1'"),
+    ("correspondence", {"subject_kind": "contact", "subject_id": "P1"}, "orphan_subject",
+     "subject_id 'P1' names no contact of organisation 'ORG1'"),
+    ("correspondence", {"subject_kind": "pupil", "subject_id": "C1"}, "orphan_subject",
+     "subject_id 'C1' names no pupil"),
+    ("attendance_sessions", {"session_date": "2019-08-30"}, "session_outside_enrolment",
+     "session_date 2019-08-30 is outside the pupil's enrolment (admission_date 2019-09-01, "
+     "leaving_date none)"),
+    ("pupils", {"upn": make_upn("801200001001")}, "duplicate_upn",
+     f"upn '{make_upn('801200001001')}' is already the upn of pupil_id 'P1' on line 2"),
 ]
 
 
@@ -197,12 +213,62 @@ def test_a_truncated_last_line_is_quarantined_as_malformed_with_its_line(
     rows = quarantine(db)
     assert [(r[0], r[1], r[2], r[4]) for r in rows] == [
         ("attendance_sessions.csv", 3, "malformed_row", "ORG1")]
-    assert "5 columns" in rows[0][3]
+    assert rows[0][3] == ("malformed_row: line 3 has 3 fields, the header has 5 (the line is "
+                          "cut short, e.g. truncated, or has fields missing)")
     raw = json.loads(rows[0][5])
     assert raw["_raw_line"] == "ORG1,P2,2024-09-0"
     assert raw["pupil_id"] == "P2"  # named, so retention can find it by its subject
     assert result.file("attendance_sessions").read == 2
     assert result.file("attendance_sessions").inserted == 1
+
+
+NEXT_LINE = "ORG1,P2,2024-09-03,AM,/\n"
+
+
+@pytest.mark.parametrize(("bad_line", "detail"), [
+    ("ORG1,P2,2024-09-02,AM,/,extra,more\n" + NEXT_LINE,
+     "line 3 has 7 fields, the header has 5 (a comma in a value that is not quoted"),
+    ('ORG1,"P2"x,2024-09-02,AM,/\n' + NEXT_LINE,
+     "line 3 has a quoted value that is not closed, or text after a closing quote"),
+    ("ORG1\n" + NEXT_LINE, "line 3 has 1 field, the header has 5 (the line is cut short"),
+    ('ORG1,P2,2024-09-02,AM,"/\n',  # the open quote would swallow any line after it
+     "line 3 has a quoted value that is not closed, or text after a closing quote"),
+])
+def test_a_malformed_line_gets_one_detail_saying_what_is_wrong(
+        db: Path, extract: ExtractBuilder, bad_line: str, detail: str) -> None:
+    extract.school(files=("attendance_sessions",))
+    extract.write()
+    text = extract.csv_text("attendance_sessions") + bad_line
+    extract.write_raw("attendance_sessions.csv", text)
+    result = load_extract(extract.folder)
+
+    ((line, rule, stored),) = query(db, "select line_number, rule, detail from raw.quarantine")
+    assert (line, rule) == (3, "malformed_row")
+    assert stored.startswith("malformed_row: " + detail)
+    assert stored.count("malformed_row") == 1 and "Expected Number" not in stored
+    loaded = 1 + bad_line.endswith(NEXT_LINE)  # the lines around it load
+    assert result.file("attendance_sessions").inserted == loaded
+
+
+def test_the_cli_names_file_line_and_rule_of_the_first_quarantined_rows(
+        db: Path, extract: ExtractBuilder, capsys: pytest.CaptureFixture[str]) -> None:
+    extract.school(pupils=49, files=("attendance_sessions",))
+    bad = [extract.add("attendance_sessions", pupil_id=f"P{n}", mark="ZZ") for n in range(2, 9)]
+    extract.write()
+    pupils = extract.csv_text("pupils") + "ORG1,P50,B801200005001,Ann,Smith"  # truncated
+    extract.write_raw("pupils.csv", pupils)
+    assert cli.main(["load", str(extract.folder)]) == 0
+
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    report = lines[next(i for i, line in enumerate(lines) if "quarantined (" in line):]
+    assert report[0] == "8 row(s) quarantined (not loaded):"
+    assert report[1] == ("  pupils.csv:51  malformed_row (line 51 has 5 fields, the header has "
+                         "18 (the line is cut short, e.g. truncated, or has fields missing))")
+    assert report[2:7] == [f"  attendance_sessions.csv:{line}  unknown_code" for line in bad[:5]]
+    assert report[7] == "  attendance_sessions.csv: 2 more"
+    assert "Ann" not in out and "Smith" not in out  # values stay in raw.quarantine
+    assert "select * from raw.quarantine where load_id = '" in report[-1]
 
 
 @pytest.mark.parametrize("case_limit", [lines.MAX_CASE_THRESHOLDS, 0],
@@ -390,3 +456,173 @@ def test_children_of_a_quarantined_pupil_are_orphans(db: Path,
     load_extract(extract.write())
     assert [(r[0], r[2]) for r in quarantine(db)] == [
         ("attendance_sessions.csv", "orphan_pupil"), ("pupils.csv", "unknown_code")]
+
+
+def test_attendance_must_fall_within_the_pupils_admission_and_leaving_dates(
+        db: Path, extract: ExtractBuilder) -> None:
+    extract.add("organisations")
+    extract.add("pupils", admission_date="2024-09-04", leaving_date="2024-09-10")
+    lines = {
+        extract.add("attendance_sessions", session_date=day): loads
+        for day, loads in [("2024-09-03", False), ("2024-09-04", True), ("2024-09-10", True),
+                           ("2024-09-11", False)]
+    }
+    result = load_extract(extract.write())
+
+    quarantined = {r[1]: (r[2], r[3]) for r in quarantine(db)}
+    assert {line for line, loads in lines.items() if not loads} == set(quarantined)
+    assert quarantined[max(lines)] == (
+        "session_outside_enrolment",
+        "session_outside_enrolment: session_date 2024-09-11 is outside the pupil's enrolment "
+        "(admission_date 2024-09-04, leaving_date 2024-09-10)")
+    assert result.file("attendance_sessions").inserted == 2
+
+
+def test_a_later_pupil_with_a_upn_another_pupil_has_is_quarantined(
+        db: Path, extract: ExtractBuilder, tmp_path: Path) -> None:
+    extract.add("organisations")
+    extract.add("organisations", organisation_id="ORG2")
+    extract.add("pupils", pupil_id="P1", upn="B801200005001")
+    extract.add("pupils", organisation_id="ORG2", pupil_id="P7", upn="B801200005001")  # other org
+    load_extract(extract.write())
+
+    later = ExtractBuilder(tmp_path / "later")
+    first = later.add("pupils", pupil_id="P2", upn="H801200001001")
+    second = later.add("pupils", pupil_id="P3", upn="H801200001001")
+    stolen = later.add("pupils", pupil_id="P4", upn="B801200005001")
+    result = load_extract(later.write())
+
+    assert [(r[1], r[2], r[3]) for r in quarantine(db)] == [
+        (second, "duplicate_upn", f"duplicate_upn: upn 'H801200001001' is already the upn of "
+                                  f"pupil_id 'P2' on line {first}"),
+        (stolen, "duplicate_upn", "duplicate_upn: upn 'B801200005001' is already the upn of "
+                                  "pupil_id 'P1' in the warehouse")]
+    assert result.file("pupils").inserted == 1
+    assert load_extract(extract.folder).total("quarantined") == 0  # the holders again: fine
+
+
+def test_a_upn_moved_from_one_pupil_to_another_is_not_a_duplicate(
+        db: Path, extract: ExtractBuilder, tmp_path: Path) -> None:
+    extract.add("organisations")
+    extract.add("pupils", pupil_id="P1", upn="B801200005001")
+    load_extract(extract.write())
+
+    corrected = ExtractBuilder(tmp_path / "corrected")
+    corrected.add("pupils", pupil_id="P1", upn="H801200001001")  # P1's UPN was wrong
+    corrected.add("pupils", pupil_id="P2", upn="B801200005001")  # it was P2's
+    load_extract(corrected.write())
+
+    assert quarantine(db) == []
+    assert query(db, "select pupil_id, upn from raw.pupils order by 1") == [
+        ("P1", "H801200001001"), ("P2", "B801200005001")]
+
+
+def test_a_report_author_and_a_correspondence_subject_from_an_earlier_extract_are_known(
+        db: Path, extract: ExtractBuilder, tmp_path: Path) -> None:
+    extract.school(pupils=1, files=("employees", "pupil_contacts"))
+    load_extract(extract.write())
+
+    later = ExtractBuilder(tmp_path / "later")
+    later.add("reports", author_employee_id="E1")
+    later.add("reports", report_id="R2", author_employee_id=None)  # no author: nothing to check
+    for kind, subject in (("pupil", "P1"), ("contact", "C1"), ("employee", "E1")):
+        later.add("correspondence", correspondence_id=f"M{kind}", subject_kind=kind,
+                  subject_id=subject)
+    result = load_extract(later.write())
+
+    assert quarantine(db) == []
+    assert (result.file("reports").inserted, result.file("correspondence").inserted) == (2, 3)
+
+
+def test_an_erased_author_or_subject_is_not_an_orphan(
+        db: Path, extract: ExtractBuilder, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warehouse.SECRET_ENV, "0123456789abcdef-rules-secret")
+    extract.school(pupils=1, files=())
+    with duckdb.connect(str(db)) as con:  # E7 and C7 were erased by a retention run
+        warehouse.ensure_schema(con)
+        warehouse.bind_secret(con)
+        token = warehouse.subject_token_sql("?", "'ORG1'", "?")
+        for kind, subject_id in (("employee", "E7"), ("pupil_contact", "C7")):
+            con.execute(
+                "insert into audit.erasure_suppressions (subject_kind, organisation_id, "
+                f"subject_token, surrogate_id, rule_id, actioned_on, run_id) select ?, 'ORG1', "
+                f"{token}, 'S-' || ?, 'employees_1m_after_leaving', date '2025-09-01', 'run-1'",
+                [kind, kind, subject_id, subject_id])
+    extract.add("reports", author_employee_id="E7")
+    extract.add("reports", report_id="R2", author_employee_id="E8")
+    extract.add("correspondence", subject_kind="contact", subject_id="C7")
+    extract.add("correspondence", correspondence_id="M2", subject_kind="employee",
+                subject_id="E7")
+    extract.add("correspondence", correspondence_id="M3", subject_kind="pupil", subject_id="E7")
+    load_extract(extract.write())
+
+    assert [(r[0], r[2]) for r in quarantine(db)] == [
+        ("correspondence.csv", "orphan_subject"), ("reports.csv", "orphan_employee")]
+    assert [json.loads(r[5])["subject_id" if r[0] == "correspondence.csv" else
+                             "author_employee_id"] for r in quarantine(db)] == ["E7", "E8"]
+
+
+@pytest.fixture
+def seed_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of seeds/reference that the loader reads instead of the real one."""
+    copy = tmp_path / "reference"
+    shutil.copytree(reference.REFERENCE_DIR, copy)
+    monkeypatch.setattr(reference, "REFERENCE_DIR", copy)
+    return copy
+
+
+def _append(seed: Path, line: str) -> None:
+    with seed.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+
+
+def test_the_loader_reads_its_code_lists_from_the_seed_files(
+        db: Path, extract: ExtractBuilder, tmp_path: Path, seed_copy: Path) -> None:
+    extract.add("organisations")
+    extract.add("pupils", gender="X", ethnicity="WXYZ")
+    extract.add("attendance_sessions", session_date="2024-09-02", mark="Q9")
+    folder = extract.write()
+    before = load_extract(folder, tmp_path / "before.duckdb")
+    assert [(r[0], r[2]) for r in quarantine(tmp_path / "before.duckdb")] == [
+        ("attendance_sessions.csv", "unknown_code"), ("pupils.csv", "unknown_code")]
+    assert before.file("pupils").inserted == 0
+
+    _append(seed_copy / "value_sets.csv", "gender,X,Another gender (test code)")
+    _append(seed_copy / "ethnicity_codes.csv", "WXYZ,WOTH,White,false,Test code")
+    _append(seed_copy / "attendance_codes.csv",
+            "Q9,2024-08-19,,authorised,true,Test code from the 2024 set")
+    after = load_extract(folder, db)
+
+    assert quarantine(db) == []
+    assert query(db, "select gender, ethnicity from raw.pupils") == [("X", "WXYZ")]
+    assert after.file("attendance_sessions").inserted == 1
+
+
+def test_an_attendance_code_is_in_force_as_its_seed_row_says(
+        db: Path, extract: ExtractBuilder, seed_copy: Path) -> None:
+    _append(seed_copy / "attendance_codes.csv", "Q9,2024-09-03,2024-09-04,authorised,true,Test")
+    extract.add("organisations")
+    extract.add("pupils")
+    lines = {extract.add("attendance_sessions", session_date=day, mark="Q9"): day
+             for day in ("2024-09-02", "2024-09-03", "2024-09-04", "2024-09-05")}
+    load_extract(extract.write())
+    quarantined = {lines[r[1]] for r in quarantine(db) if r[2] == "mark_not_valid_on_date"}
+    assert quarantined == {"2024-09-02", "2024-09-05"}
+
+
+def test_load_log_records_when_the_load_ran_and_its_rows_carry_the_same_time(
+        db: Path, extract: ExtractBuilder) -> None:
+    extract.school(pupils=2)
+    extract.add("attendance_sessions", pupil_id="P9")
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    result = load_extract(extract.write())
+    after = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    ((loaded_at,),) = query(db, "select distinct loaded_at from raw.load_log where load_id = ?",
+                            [result.load_id])
+    assert before <= loaded_at <= after  # UTC, not local time
+    assert result.load_id.startswith(f"{loaded_at:%Y%m%dT%H%M%SZ}-")
+    assert query(db, "select distinct _loaded_at from raw.pupils") == [(loaded_at,)]
+    assert query(db, "select distinct quarantined_at from raw.quarantine") == [(loaded_at,)]
+    assert query(db, "select count(*) from raw.load_log") == [(len(result.files),)]
