@@ -88,10 +88,9 @@ def payload_tokens(payload: str, organisation_id: str) -> str:
 def capture_identifiers(con: duckdb.DuckDBPyConnection) -> None:
     """Before a run changes anything: the identifiers of the people in ``run_subjects``.
 
-    Temp tables ``run_identifiers`` (kind, organisation, MIS id, identifier string) and
-    ``run_pupil_contacts`` (contacts a pupil's anonymisation deletes with the pupil, which are
-    not subjects of their own in a scheduled run). Both must be read before the statements
-    clear or delete what they read.
+    Temp table ``run_identifiers`` (kind, organisation, MIS id, identifier string): read before
+    the statements clear what it reads. (The contacts a pupil's anonymisation deletes need no
+    row of their own: a later extract's contact rows carry the pupil's id, which is listed.)
     """
     selects = []
     for kind, (table, key) in PERSON_TABLES.items():
@@ -107,21 +106,6 @@ def capture_identifiers(con: duckdb.DuckDBPyConnection) -> None:
         """)
     con.execute("create or replace temp table run_identifiers as "
                 + " union all ".join(selects))
-    con.execute("""
-        create or replace temp table run_pupil_contacts as
-        select distinct contacts.organisation_id, contacts.contact_id, run_subjects.rule_id
-        from run_subjects
-        inner join raw.pupil_contacts as contacts
-            on contacts.organisation_id = run_subjects.organisation_id
-            and contacts.pupil_id = run_subjects.subject_id
-        where run_subjects.subject_kind = 'pupil'
-            and not exists (
-                select 1 from run_subjects as own
-                where own.subject_kind = 'pupil_contact'
-                    and own.organisation_id = contacts.organisation_id
-                    and own.subject_id = contacts.contact_id
-            )
-    """)
 
 
 def record_subjects(con: duckdb.DuckDBPyConnection, as_of: object, run_id: str) -> None:
@@ -159,11 +143,6 @@ def record_subjects(con: duckdb.DuckDBPyConnection, as_of: object, run_id: str) 
             cast($as_of as date),
             $run_id
         from run_subjects
-        union all
-        select 'pupil_contact', organisation_id,
-            {token("'pupil_contact'", 'organisation_id', 'contact_id')},
-            null, rule_id, cast($as_of as date), $run_id
-        from run_pupil_contacts
         """,
         {"as_of": as_of, "run_id": run_id},
     )
