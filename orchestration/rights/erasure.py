@@ -394,11 +394,13 @@ def format_result(result: ErasureResult) -> str:
     who = f"{subject.label} {subject.subject_id} of {subject.organisation_id}"
     lines = [f"erasure request {'(dry run) ' if run.dry_run else ''}for {who} - run {run.run_id}"]
     if run.steps:
-        width = max(len(step.rule_id) for step in run.steps)
+        # the engine's steps first, then the rows erased on their own
+        steps = sorted(run.steps, key=lambda s: s.rule_id in (SETUP_ROWS_RULE, QUARANTINE_RULE))
+        width = max(len(step.rule_id) for step in steps)
         lines.append(f"  {'rule':<{width}}  {'table':<24} {'action':<10} {'subjects':>9} "
                      f"{'rows':>9}")
         lines += [f"  {s.rule_id:<{width}}  {s.table_name:<24} {s.action:<10} "
-                  f"{s.subjects:>9,} {s.rows:>9,}" for s in run.steps]
+                  f"{s.subjects:>9,} {s.rows:>9,}" for s in steps]
     related = ", ".join(f"{n} {kind.replace('_', ' ')} item(s)"
                         for kind, n in sorted(result.related.items()))
     verb = "would change" if run.dry_run else "changed"
