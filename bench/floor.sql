@@ -180,6 +180,37 @@ where author_employee_id is not null
         select (organisation_id, subject_id) from floor_plan where subject_kind = 'employee'
     );
 
+-- what the suppression list needs, read before the statements clear it: the identifiers of
+-- each person (keyed tokens of them stop a later setup-import row naming them)
+create or replace temp table floor_identifiers as
+select plan.subject_kind, plan.organisation_id, plan.subject_id, unnest(list_filter([
+    'upn=' || nullif(upper(regexp_replace(person.upn, '\s', '', 'g')), ''),
+    'id=' || nullif(trim(person.pupil_id), ''),
+    'name_dob=' || nullif(lower(trim(regexp_replace(person.forename, '\s+', ' ', 'g'))), '')
+    || '|' || nullif(lower(trim(regexp_replace(person.surname, '\s+', ' ', 'g'))), '')
+    || '|' || strftime(person.date_of_birth, '%Y-%m-%d')
+], lambda v: v is not null)) as identifier
+from floor_plan as plan
+inner join raw.pupils as person
+    on plan.organisation_id = person.organisation_id and plan.subject_id = person.pupil_id
+where plan.subject_kind = 'pupil'
+union all
+select plan.subject_kind, plan.organisation_id, plan.subject_id, unnest(list_filter([
+    'id=' || nullif(trim(person.employee_id), ''),
+    'trn=' || nullif(regexp_replace(upper(person.teacher_number), '[^0-9A-Z]', '', 'g'), ''),
+    'email=' || nullif(lower(trim(person.email)), ''),
+    'name=' || nullif(lower(trim(regexp_replace(person.forename, '\s+', ' ', 'g'))), '')
+    || '|' || nullif(lower(trim(regexp_replace(person.surname, '\s+', ' ', 'g'))), '')
+], lambda v: v is not null))
+from floor_plan as plan
+inner join raw.employees as person
+    on plan.organisation_id = person.organisation_id and plan.subject_id = person.employee_id
+where plan.subject_kind = 'employee'
+union all
+select plan.subject_kind, plan.organisation_id, plan.subject_id, 'id=' || trim(plan.subject_id)
+from floor_plan as plan
+where plan.subject_kind = 'pupil_contact';
+
 -- ---------------------------------------------------------------- apply: one transaction
 begin transaction;
 
@@ -274,14 +305,35 @@ where target.organisation_id = plan.organisation_id
         when 'setup_import' then '$.import_id'
     end));
 
--- never again: the keyed token the loader drops returning subjects by
+-- never again: the keyed token the loader drops returning subjects by. No surrogate of an
+-- anonymised record (the list must not lead back to it), except an author whose name is
+-- kept; a deleted subject gets a random id that nothing kept carries.
 insert into audit.erasure_suppressions
 select
+    plan.subject_kind, plan.organisation_id,
+    sha256(getvariable('tt_secret') || '|' || plan.subject_kind || '|' || plan.organisation_id
+        || '|' || plan.subject_id),
+    case
+        when plan.subject_kind not in ('pupil', 'employee')
+            then cast(gen_random_uuid() as varchar)
+        when author.employee_id is not null then plan.surrogate_id
+    end,
+    plan.rule_id, getvariable('as_of'), getvariable('run_id')
+from floor_plan as plan
+left join floor_authors as author
+    on plan.subject_kind = 'employee'
+    and plan.organisation_id = author.organisation_id and plan.subject_id = author.employee_id;
+
+insert into audit.erasure_identifiers
+select distinct
     subject_kind, organisation_id,
     sha256(getvariable('tt_secret') || '|' || subject_kind || '|' || organisation_id || '|'
         || subject_id),
-    surrogate_id, rule_id, getvariable('as_of'), getvariable('run_id')
-from floor_plan;
+    split_part(identifier, '=', 1),
+    sha256(getvariable('tt_secret') || '|' || subject_kind || '|' || organisation_id || '|'
+        || identifier),
+    getvariable('run_id')
+from floor_identifiers;
 
 update audit.legal_holds as hold set subject_id = plan.surrogate_id
 from floor_plan as plan

@@ -57,6 +57,7 @@ def erase_subject(con: duckdb.DuckDBPyConnection, subject: tuple[str, str, str, 
     organisation_id, subject_kind, subject_id, rule_id = subject
     surrogate = str(uuid.uuid4())
     changed = 0
+    anonymised = kept_name = False
     con.execute("begin transaction")
     try:
         for table, key_column, operation, rekey_column, clear, clear_unless_author in steps:
@@ -69,12 +70,14 @@ def erase_subject(con: duckdb.DuckDBPyConnection, subject: tuple[str, str, str, 
                 con.execute(f"delete from {table} where {where}", [organisation_id, subject_id])
                 changed += found
                 continue
+            anonymised = True
             columns = [c for c in (clear or "").split(",") if c]
             if clear_unless_author:
                 is_author = con.execute(
                     "select count(*) from raw.reports where organisation_id = ? "
                     "and author_employee_id = ?", [organisation_id, subject_id]
                 ).fetchone()[0]
+                kept_name = bool(is_author)
                 if not is_author:
                     columns += [c for c in clear_unless_author.split(",") if c]
             assignments = [f"{column} = null" for column in columns]
@@ -88,11 +91,14 @@ def erase_subject(con: duckdb.DuckDBPyConnection, subject: tuple[str, str, str, 
             con.execute(f"update {table} set {', '.join(assignments)} where {where}",
                         [*parameters, organisation_id, subject_id])
             changed += found
+        # the list never leads to an anonymised record (only a kept-name author's map is
+        # kept); a deleted subject gets a random id nothing kept carries
+        listed = (str(uuid.uuid4()) if not anonymised else surrogate if kept_name else None)
         con.execute(
             "insert into audit.erasure_suppressions values (?, ?, sha256(getvariable('tt_secret')"
             " || '|' || ? || '|' || ? || '|' || ?), ?, ?, ?, ?)",
             [subject_kind, organisation_id, subject_kind, organisation_id, subject_id,
-             surrogate, rule_id, as_of, run_id],
+             listed, rule_id, as_of, run_id],
         )
         con.execute(
             "update audit.legal_holds set subject_id = ? where organisation_id = ? "

@@ -113,13 +113,30 @@ BOOKKEEPING_DDL: tuple[str, ...] = (
     # Subjects a retention run or an erasure request has anonymised or deleted. The loader
     # drops incoming rows for them so a later extract cannot bring them back. The token is a
     # keyed SHA-256 (secret from the environment) so the list holds no plain identifier.
+    # surrogate_id never links the token to kept rows (orchestration/rights/suppression.py):
+    # null for a subject anonymised in place (pupil, employee), a random id that nothing kept
+    # carries for a deleted subject (shown in retention_status), and the kept row's surrogate
+    # only for an employee whose name the policy keeps as a report author (that row is not
+    # anonymous, and the loader re-keys new reports by them to it).
     """create table if not exists audit.erasure_suppressions (
         subject_kind varchar not null,
         organisation_id varchar not null,
         subject_token varchar not null,
-        surrogate_id varchar not null,  -- random id shown in retention_status after the action
+        surrogate_id varchar,
         rule_id varchar not null,
         actioned_on date not null,
+        run_id varchar not null
+    )""",
+    # Further keyed tokens of an erased person's identifiers (UPN, name and date of birth,
+    # teacher number, email, ...), so the loader recognises a later setup-import row that
+    # names them without an MIS id. subject_token ties them to the person's row above; no
+    # surrogate, no plain value.
+    """create table if not exists audit.erasure_identifiers (
+        subject_kind varchar not null,
+        organisation_id varchar not null,
+        subject_token varchar not null,
+        identifier varchar not null,
+        identifier_token varchar not null,
         run_id varchar not null
     )""",
     # Append-only audit of every retention run, dry runs included: counts per rule and table,
@@ -203,6 +220,29 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(raw_table_ddl(landing_file))
     for ddl in BOOKKEEPING_DDL:
         con.execute(ddl)
+    _unlink_old_suppressions(con)
+
+
+def _unlink_old_suppressions(con: duckdb.DuckDBPyConnection) -> None:
+    """One-off migration of a suppression list written before surrogate_id could be null.
+
+    Such a list held every anonymised subject's surrogate beside its token, which links the
+    kept rows back to the person for anyone holding the secret. Drop the constraint and clear
+    those surrogates (orchestration.rights.suppression.unlink_anonymised), and rewrite the
+    erasure ledger's copies the same way.
+    """
+    not_null = con.execute(
+        "select count(*) from duckdb_columns() where schema_name = 'audit' "
+        "and table_name = 'erasure_suppressions' and column_name = 'surrogate_id' "
+        "and not is_nullable"
+    ).fetchone()[0]
+    if not not_null:
+        return
+    from orchestration.rights import suppression  # imports this module
+
+    con.execute("alter table audit.erasure_suppressions alter column surrogate_id drop not null")
+    suppression.unlink_anonymised(con)
+    suppression.scrub_ledger(con)
 
 
 SECRET_ENV = "TINYTRACKER_SECRET"
@@ -229,6 +269,16 @@ def subject_token_sql(kind: str, organisation_id: str, subject_id: str) -> str:
     """SQL for a subject's suppression token; arguments are SQL expressions.
 
     Call :func:`bind_secret` on the connection first.
+
+    The token is SHA-256 over the secret, kind, organisation and id (a keyed hash), not an
+    HMAC: DuckDB has no HMAC function, and building one from ``sha256`` in SQL would change
+    every token already on the list (so every erased subject would come back on the next
+    load). The keyed hash is adequate for what the token does: without the secret (at least
+    16 characters, never stored) no id can be tested against a token, and the weakness HMAC
+    exists to avoid, length extension, only lets someone forge the token of a longer message,
+    which identifies nobody and could only add a suppression they would need write access to
+    the warehouse to store. With the secret, an id can be tested against the list by design:
+    that is how the loader recognises a returning subject.
     """
     return (
         "sha256(getvariable('tt_secret') || '|' || "

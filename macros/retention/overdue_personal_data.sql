@@ -40,8 +40,11 @@ completed_runs as (
     where
         not is_dry_run
         and finished_at is not null
-        -- an erasure request or a restore acts on chosen subjects, not on everything due
-        and coalesce(requested_by, 'schedule') not in ('erasure_request', 'restore')
+        -- an erasure request or a restore's replay ('restore' before it was named so) acts
+        -- on chosen subjects, not on everything due
+        and coalesce(requested_by, 'schedule') not in (
+            'erasure_request', 'restore', 'restore_replay'
+        )
     group by run_id
 
 ),

@@ -60,7 +60,10 @@ warehouse_subjects as (
 
 ),
 
--- deleted subjects are gone from raw: the suppression list is all that is left of them
+-- deleted subjects are gone from raw: the suppression list is all that is left of them.
+-- An anonymised subject's row there has no surrogate (nothing on the list may lead to its
+-- kept rows); it shows through its anonymised rows above. The one surrogate kept, of an
+-- author whose name was kept, matches that row and is left out by the join.
 deleted_subjects as (
 
     select
@@ -80,7 +83,9 @@ deleted_subjects as (
             erasure_suppressions.organisation_id = warehouse_subjects.organisation_id
             and erasure_suppressions.subject_kind = warehouse_subjects.subject_kind
             and erasure_suppressions.surrogate_id = warehouse_subjects.subject_id
-    where warehouse_subjects.subject_id is null
+    where
+        erasure_suppressions.surrogate_id is not null
+        and warehouse_subjects.subject_id is null
 
 ),
 

@@ -13,9 +13,10 @@ Erase one person now, on the controller's request, through the same plan/apply/a
 scheduled retention run: a pupil is anonymised (identifiers cleared, every row re-keyed to a
 random surrogate; contacts deleted), an employee is anonymised (name kept only where they
 authored a report), a contact is deleted; correspondence about them goes too, and so do the
-setup imports whose rows name them (deleted whole: the dry run lists them). The run is logged
-in audit.retention_log / retention_runs (requested_by erasure_request), the person goes on the
-suppression list so no later extract brings them back, and the warehouse file is rewritten.
+setup-import rows and quarantined rows that name them (only those rows: the rest of an import
+stays; the dry run lists them). The run is logged in audit.retention_log / retention_runs
+(requested_by erasure_request), the person goes on the suppression list as keyed tokens so no
+later extract brings back any row about them, and the warehouse file is rewritten.
 
 Dry run unless --apply: it shows, per table, the rows that would change, and changes nothing.
 Refused (exit 3) while a legal hold stands on the person or the organisation. The reason is kept
@@ -39,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--apply", action="store_true",
                         help="erase (default: dry run, nothing changes)")
     parser.add_argument("--keep-setup-imports", action="store_true",
-                        help="leave setup imports whose rows name the person to their one-year "
-                             "rule (default: delete them whole now; the dry run lists them)")
+                        help="leave the setup-import rows naming the person to their one-year "
+                             "rule (default: delete those rows now; the dry run lists them)")
     parser.add_argument("--received", metavar="DATE",
                         help="date the controller received the request (default: today)")
     parser.add_argument("--as-of", metavar="DATE",

@@ -16,7 +16,10 @@ legal holds). The bundle is for the controller (the organisation) and holds pers
 is never stored in the warehouse. The request is recorded in audit.subject_requests (request id,
 kind, organisation, received, due = received + 1 month, completed), without the person's id.
 
-An unknown person (or one already erased or anonymised) is an error and no folder is written.
+For someone already erased, the bundle lists what the warehouse still holds about them (an
+author's kept name and reports, setup-import rows an erasure left, correspondence kept under its
+own rule); if nothing is held, or the person is unknown, or the id is an anonymised record's
+surrogate, it is an error and no folder is written.
 """
 
 

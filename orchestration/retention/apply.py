@@ -5,8 +5,9 @@ A run executes ``retention.retention_plan`` (built by dbt for the run's ``as_of`
 - one transaction for the whole run, one set-based statement per rule, step and table, so a
   run killed at any moment leaves the warehouse as before it or as after it;
 - every subject gets one random surrogate (never derived from an identifier), used in every
-  table it is re-keyed in and in ``audit.erasure_suppressions``, whose keyed token stops a
-  later extract bringing the subject back;
+  table it is re-keyed in; ``audit.erasure_suppressions`` gets the subject's keyed token, which
+  stops a later extract bringing it back, but not that surrogate (orchestration/rights/
+  suppression.py says why and the one exception);
 - ``audit.retention_log`` gets one row per rule and table (counts only) and
   ``audit.retention_runs`` one row per run, dry runs included;
 - after the commit, dbt rebuilds everything derived (the executed plan, the marts' key map)
@@ -32,6 +33,7 @@ from orchestration import storage, warehouse
 from orchestration.dbt_runner import parse_as_of, run_dbt
 from orchestration.errors import TinyTrackerError
 from orchestration.retention.planning import key_expression
+from orchestration.rights import suppression
 
 BACKUPS_KEPT_DAYS = 90
 ANONYMISED_TABLES = {f"raw.{name}" for name in warehouse.ANONYMISED_TABLES}
@@ -286,6 +288,8 @@ def execute_steps(con: duckdb.DuckDBPyConnection, result: RunResult, *,
         order by rule_id, step, columns_to_clear
         """
     ).fetchall()
+    if record_suppressions:
+        suppression.capture_identifiers(con)  # before the statements clear them
     per_table: dict[tuple[str, str, str], list[int]] = {}
     for number, (rule_id, step, table, action, key_column, rekey_column, clear, subjects) \
             in enumerate(groups, start=1):
@@ -296,19 +300,11 @@ def execute_steps(con: duckdb.DuckDBPyConnection, result: RunResult, *,
         totals[0] += int(subjects)
         totals[1] += int(affected)
         after_statement(number)
-    result.steps = [StepResult(rule, table, action, subjects, rows)
+    result.steps += [StepResult(rule, table, action, subjects, rows)
                     for (rule, table, action), (subjects, rows) in per_table.items()]
     result.subjects = con.execute("select count(*) from run_subjects").fetchone()[0]
     if record_suppressions:
-        token = warehouse.subject_token_sql("subject_kind", "organisation_id", "subject_id")
-        con.execute(
-            f"""
-            insert into audit.erasure_suppressions
-            select subject_kind, organisation_id, {token}, surrogate_id, rule_id, ?, ?
-            from run_subjects
-            """,
-            [result.as_of, result.run_id],
-        )
+        suppression.record_subjects(con, result.as_of, result.run_id)
     # a released hold still names its subject: point it at the surrogate instead
     con.execute(
         """
@@ -340,7 +336,7 @@ def apply_in_transaction(con: duckdb.DuckDBPyConnection, result: RunResult,
         raise
 
 
-LEDGER_TABLES = ("erasure_suppressions", "retention_log", "retention_runs")
+LEDGER_TABLES = ("erasure_suppressions", "erasure_identifiers", "retention_log", "retention_runs")
 
 
 def ledger_dir() -> Path:

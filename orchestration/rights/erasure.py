@@ -5,29 +5,31 @@ makes it due. The request goes through the retention engine exactly like a sched
 (orchestration/retention/apply.py): the subject becomes a row of ``run_subjects`` with rule
 ``erasure_request`` and a random surrogate; ``steps_from_subjects`` takes its kind's steps from
 the action mapping (seeds/policy/retention_actions.csv), so a pupil is anonymised (and loses
-contacts and quarantined copies) exactly as the two-year rule would do it, an employee keeps a
-name only where they authored a report, and a contact is deleted. One transaction applies and
-audits it (audit.retention_log / retention_runs, requested_by ``erasure_request``), the
-subject's keyed token goes on the suppression list (so no later extract brings them back), and
-the warehouse file is rewritten so no erased value survives in its bytes.
+contacts) exactly as the two-year rule would do it, an employee keeps a name only where they
+authored a report, and a contact is deleted. One transaction applies and audits it
+(audit.retention_log / retention_runs, requested_by ``erasure_request``), the subject's keyed
+tokens go on the suppression list (so no later extract brings them back), and the warehouse
+file is rewritten so no erased value survives in its bytes.
 
 What is about the person is decided once, in :mod:`orchestration.rights.subjects` (the rules a
 subject access request discloses by). Each related item is a subject of its own in the engine,
 under a rule id of its own (the engine groups one statement per rule and step, so two kinds
 must not share one): a pupil's contacts (``erasure_request_contact``; deleted with the pupil
-anyway, this also suppresses each contact id and catches quarantined contact rows),
-correspondence about the person or those contacts (``erasure_request_correspondence``, also
-quarantined items) and setup imports naming them (below).
+anyway, this also suppresses each contact id) and correspondence about the person or those
+contacts (``erasure_request_correspondence``, also quarantined items).
 
-Setup-import rows naming the person (rule in :mod:`orchestration.rights.subjects`) hold their
-UPN, names and date of birth, so they are erased too: otherwise the warehouse would still hold
-the person while a later access request, which can no longer find them, answered "no data".
-An import can only be erased whole (the suppression list, which stops a later extract bringing
-rows back, names imports, not rows), so the imports naming the person are deleted whole, other
-pupils' rows of them included, under rule ``erasure_request_setup_import``; the dry run lists
-each one with its row counts first. (Setup data is kept only one year "to aid customer services
-and in case of a dispute", so this brings other rows' deletion forward, never keeps anything
-longer.) ``keep_setup_imports`` leaves them to their one-year rule and says so.
+Two kinds of row are erased on their own, in the same transaction, because other people's rows
+sit beside them:
+
+- **setup-import rows naming the person** (UPN, names, date of birth): only those rows are
+  deleted (rule ``erasure_request_setup_import``), never the rest of their import, and only
+  those rows are suppressed (by import id and row number), so the import keeps loading for
+  everyone else. ``keep_setup_imports`` leaves them to their one-year rule; a row that also
+  names someone on a standing legal hold is kept. Either way the output says so, an access
+  request still lists them, and the erase output does not claim the person is gone;
+- **quarantined rows naming the person** (by any rule an access request shows them by:
+  rule ``erasure_request_quarantine``), each suppressed by its own key so a restore from a
+  backup deletes it again.
 
 Refused, with nothing changed: an unknown, already erased or anonymised subject, and a subject
 on a standing legal hold (a hold on the organisation, on the person, or for a contact on the
@@ -52,7 +54,7 @@ import duckdb
 from orchestration import warehouse
 from orchestration.errors import RefusedError, TinyTrackerError
 from orchestration.retention import apply
-from orchestration.rights import requests
+from orchestration.rights import requests, suppression
 from orchestration.rights.common import operator, relation_exists
 from orchestration.rights.subjects import (
     Subject,
@@ -62,6 +64,7 @@ from orchestration.rights.subjects import (
     identifying_values,
     payload_names_employee,
     payload_names_pupil,
+    quarantine_predicate,
 )
 
 ERASURE_RULE = "erasure_request"
@@ -69,8 +72,9 @@ REQUESTED_BY = "erasure_request"
 RELATED_RULES = {
     "pupil_contact": "erasure_request_contact",
     "correspondence": "erasure_request_correspondence",
-    "setup_import": "erasure_request_setup_import",
 }
+SETUP_ROWS_RULE = "erasure_request_setup_import"
+QUARANTINE_RULE = "erasure_request_quarantine"
 MIN_REASON_CHARS = 10
 NEEDED_RELATIONS = (("retention", "retention_rules"), ("retention", "retention_actions"),
                     ("retention", "retention_plan"))
@@ -78,14 +82,19 @@ NEEDED_RELATIONS = (("retention", "retention_rules"), ("retention", "retention_a
 
 @dataclass(frozen=True)
 class SetupImportNaming:
-    """A setup import with rows naming the subject: erased whole, or left to its rule."""
+    """A setup import with rows naming the subject: those rows deleted, or left and why."""
 
     import_id: str
     rows_naming_subject: int
     rows_in_import: int
     due_on: dt.date | None
-    erased: bool
-    names_someone_on_hold: bool = False
+    rows_erased: int
+    rows_naming_someone_on_hold: int = 0
+
+    @property
+    def rows_left(self) -> int:
+        """Rows naming the subject that stay (``--keep-setup-imports`` or a legal hold)."""
+        return self.rows_naming_subject - self.rows_erased
 
 
 @dataclass
@@ -97,10 +106,15 @@ class ErasureResult:
     request: requests.SubjectRequest | None = None
     related: dict[str, int] = field(default_factory=dict)
     setup_imports: list[SetupImportNaming] = field(default_factory=list)
+    keep_setup_imports: bool = False
 
     @property
     def applied(self) -> bool:
         return not self.run.dry_run
+
+    @property
+    def setup_rows_left(self) -> int:
+        return sum(named.rows_left for named in self.setup_imports)
 
 
 def check_reason(con: duckdb.DuckDBPyConnection, subject: Subject, reason: str) -> str:
@@ -149,16 +163,14 @@ def standing_holds(con: duckdb.DuckDBPyConnection, subject: Subject) -> list[str
     return [hold_id for (hold_id,) in subject.query(con, sql).fetchall()]
 
 
-def _run_subjects(con: duckdb.DuckDBPyConnection, subject: Subject,
-                  keep_setup_imports: bool) -> None:
-    """Temp table ``run_subjects``: everything ``rights_scope`` says is about the person.
+def _run_subjects(con: duckdb.DuckDBPyConnection, subject: Subject) -> None:
+    """Temp table ``run_subjects``: the person, their contacts and correspondence about them.
 
     The person under ``erasure_request``; each related kind under a rule of its own (the
     engine groups statements by rule and step, so two kinds must not share a rule id).
+    Setup-import and quarantined rows are erased row by row (:func:`_erase_own_rows`).
     """
     rules = {**RELATED_RULES, subject.kind: ERASURE_RULE}
-    if keep_setup_imports:
-        rules.pop("setup_import")
     cases = " ".join(f"when '{kind}' then '{rule}'" for kind, rule in rules.items())
     subject.query(
         con,
@@ -172,76 +184,114 @@ def _run_subjects(con: duckdb.DuckDBPyConnection, subject: Subject,
             cast(gen_random_uuid() as varchar) as surrogate_id
         from rights_scope
         where subject_kind in ({', '.join(f"'{kind}'" for kind in rules)})
-            and not (subject_kind = 'setup_import'
-                     and subject_id in (select import_id from rights_held_imports))
         """,
     )
 
 
-def _held_imports(con: duckdb.DuckDBPyConnection, subject: Subject) -> None:
-    """Temp table ``rights_held_imports``: imports in scope naming someone on a legal hold.
-
-    An import is erased whole, so one that also names another pupil or employee on a standing
-    hold is kept (held data is never purged while the hold stands) and reported instead.
-    """
+def _held_rows(con: duckdb.DuckDBPyConnection, subject: Subject) -> None:
+    """Temp table ``rights_held_setup_rows``: rows naming the subject that also name another
+    pupil or employee on a standing legal hold (held data is never purged while the hold
+    stands)."""
     subject.query(
         con,
         f"""
-        create or replace temp table rights_held_imports as
+        create or replace temp table rights_held_setup_rows as
         with held as (
             select subject_kind, subject_id from audit.legal_holds
             where organisation_id = $org and released_at is null
         ),
-        imports as (
-            select * from raw.setup_imports
-            where organisation_id = $org and import_id in (
-                select subject_id from rights_scope where subject_kind = 'setup_import'
-            )
+        named as (
+            select imports.* from raw.setup_imports as imports
+            semi join rights_setup_rows using (organisation_id, import_id, row_number)
         )
-        select imports.import_id
-        from imports
-        inner join raw.pupils as person
-            on imports.organisation_id = person.organisation_id
+        select named.import_id, named.row_number
+        from named
+        inner join raw.pupils as person on named.organisation_id = person.organisation_id
         inner join held on held.subject_kind = 'pupil' and held.subject_id = person.pupil_id
-        where {payload_names_pupil('imports.payload', 'person')}
+        where {payload_names_pupil('named.payload', 'person')}
         union
-        select imports.import_id
-        from imports
-        inner join raw.employees as person
-            on imports.organisation_id = person.organisation_id
+        select named.import_id, named.row_number
+        from named
+        inner join raw.employees as person on named.organisation_id = person.organisation_id
         inner join held
             on held.subject_kind = 'employee' and held.subject_id = person.employee_id
-        where {payload_names_employee('imports.payload', 'person')}
+        where {payload_names_employee('named.payload', 'person')}
         """,
     )
 
 
 def _setup_imports_naming(con: duckdb.DuckDBPyConnection, subject: Subject,
                           keep_setup_imports: bool) -> list[SetupImportNaming]:
+    """Per import with rows naming the subject: how many, of how many, and what happens."""
     due = ("(select min(due_on) from retention.retention_status as status "
            "where status.organisation_id = $org and status.subject_kind = 'setup_import' "
-           "and status.subject_id = scope.subject_id)"
+           "and status.subject_id = named.import_id)"
            if relation_exists(con, "retention", "retention_status") else "cast(null as date)")
     rows = subject.query(
         con,
         f"""
         select
-            scope.subject_id,
-            (select count(*) from rights_setup_rows as named
-                where named.import_id = scope.subject_id),
+            named.import_id,
+            count(*),
             (select count(*) from raw.setup_imports as imports
-                where imports.organisation_id = $org and imports.import_id = scope.subject_id),
+                where imports.organisation_id = $org and imports.import_id = named.import_id),
             {due},
-            scope.subject_id in (select import_id from rights_held_imports)
-        from rights_scope as scope
-        where scope.subject_kind = 'setup_import'
+            count(held.row_number)
+        from rights_setup_rows as named
+        left join rights_held_setup_rows as held using (import_id, row_number)
+        group by named.import_id
         order by 1
         """,
     ).fetchall()
     return [SetupImportNaming(import_id, naming, total, due_on,
-                              erased=not keep_setup_imports and not held,
-                              names_someone_on_hold=held)
+                              rows_erased=0 if keep_setup_imports else naming - held,
+                              rows_naming_someone_on_hold=held)
             for import_id, naming, total, due_on, held in rows]
+
+
+def _erase_own_rows(con: duckdb.DuckDBPyConnection, subject: Subject, run: apply.RunResult,
+                    keep_setup_imports: bool, record: bool) -> None:
+    """Inside the run's transaction, before the engine's statements: delete the setup-import
+    rows naming the subject (not their imports) and the quarantined rows naming them; add a
+    step for each to the run and, when applying, suppress each row by its own key."""
+    subject.query(con, f"""
+        create or replace temp table rights_erased_setup_rows as
+        select * from rights_setup_rows
+        where not {keep_setup_imports}
+            and (import_id, row_number) not in (
+                select (import_id, row_number) from rights_held_setup_rows
+            )
+    """)
+    subject.query(con, f"""
+        create or replace temp table rights_erased_quarantine as
+        select q.organisation_id, q.load_id, q.file_name, q.line_number, q.rowid as row_id
+        from raw.quarantine as q
+        where {quarantine_predicate(subject)}
+    """)
+    imports, setup_rows = con.execute(
+        "select count(distinct import_id), count(*) from rights_erased_setup_rows").fetchone()
+    if setup_rows:
+        deleted = con.execute(
+            "delete from raw.setup_imports as target using rights_erased_setup_rows as erased "
+            "where target.organisation_id = erased.organisation_id "
+            "and target.import_id = erased.import_id and target.row_number = erased.row_number"
+        ).fetchone()[0]
+        run.steps.append(apply.StepResult(SETUP_ROWS_RULE, "raw.setup_imports", "delete",
+                                          int(imports), int(deleted)))
+    quarantined = con.execute("select count(*) from rights_erased_quarantine").fetchone()[0]
+    if quarantined:
+        deleted = con.execute("delete from raw.quarantine where rowid in "
+                              "(select row_id from rights_erased_quarantine)").fetchone()[0]
+        run.steps.append(apply.StepResult(QUARANTINE_RULE, "raw.quarantine", "delete", 1,
+                                          int(deleted)))
+    if record:
+        suppression.record_rows(con, "rights_erased_setup_rows", "setup_import",
+                                suppression.setup_row_key("import_id", "row_number"),
+                                SETUP_ROWS_RULE, run.as_of, run.run_id)
+        suppression.record_rows(con, "rights_erased_quarantine", subject.kind,
+                                suppression.quarantine_row_key("load_id", "file_name",
+                                                               "line_number"),
+                                QUARANTINE_RULE, run.as_of, run.run_id)
 
 
 def _refused(con: duckdb.DuckDBPyConnection, request: requests.SubjectRequest | None,
@@ -295,17 +345,20 @@ def erase_subject(kind: str, organisation_id: str, subject_id: str, reason: str,
             subject=subject,
             run=apply.RunResult(run_id=str(uuid.uuid4()), as_of=as_of,
                                 dry_run=not apply_changes),
+            keep_setup_imports=keep_setup_imports,
         )
-        _held_imports(con, subject)
+        _held_rows(con, subject)
         result.setup_imports = _setup_imports_naming(con, subject, keep_setup_imports)
 
         def prepare() -> None:
-            _run_subjects(con, subject, keep_setup_imports)
+            _run_subjects(con, subject)
             apply.steps_from_subjects(con, as_of)
             result.related = dict(con.execute(
                 "select subject_kind, count(*) from run_subjects where rule_id <> ? group by 1",
                 [ERASURE_RULE],
             ).fetchall())
+            _erase_own_rows(con, subject, result.run, keep_setup_imports,
+                            record=apply_changes)
             if request is not None:
                 result.request = requests.record(con, request, "completed",
                                                  run_id=result.run.run_id,
@@ -327,53 +380,69 @@ def erase_subject(kind: str, organisation_id: str, subject_id: str, reason: str,
     return result
 
 
+def _due_words(named: SetupImportNaming, as_of: dt.date) -> str:
+    if named.due_on is None:
+        return "its one-year rule has no date yet"
+    if named.due_on <= as_of:
+        return f"its one-year rule made it due on {named.due_on}"
+    return f"its one-year rule deletes it on {named.due_on}"
+
+
 def format_result(result: ErasureResult) -> str:
     """What the CLI prints: the steps (rows per table), the request, what is left and why."""
     run, subject = result.run, result.subject
     who = f"{subject.label} {subject.subject_id} of {subject.organisation_id}"
     lines = [f"erasure request {'(dry run) ' if run.dry_run else ''}for {who} - run {run.run_id}"]
     if run.steps:
-        width = max(len(step.rule_id) for step in run.steps)
+        # the engine's steps first, then the rows erased on their own
+        steps = sorted(run.steps, key=lambda s: s.rule_id in (SETUP_ROWS_RULE, QUARANTINE_RULE))
+        width = max(len(step.rule_id) for step in steps)
         lines.append(f"  {'rule':<{width}}  {'table':<24} {'action':<10} {'subjects':>9} "
                      f"{'rows':>9}")
         lines += [f"  {s.rule_id:<{width}}  {s.table_name:<24} {s.action:<10} "
-                  f"{s.subjects:>9,} {s.rows:>9,}" for s in run.steps]
+                  f"{s.subjects:>9,} {s.rows:>9,}" for s in steps]
     related = ", ".join(f"{n} {kind.replace('_', ' ')} item(s)"
                         for kind, n in sorted(result.related.items()))
     verb = "would change" if run.dry_run else "changed"
     lines.append(f"  {run.rows:,} rows {verb}" + (f"; with the {subject.label}: {related}"
                                                   if related else ""))
+    would = "would be " if run.dry_run else ""
     for named in result.setup_imports:
         others = named.rows_in_import - named.rows_naming_subject
-        if named.due_on is None:
-            rule = "its one-year rule has no date yet"
-        elif named.due_on <= run.as_of:
-            rule = f"its one-year rule made it due on {named.due_on}"
-        else:
-            rule = f"its one-year rule deletes it on {named.due_on}"
-        if named.erased:
+        rule = _due_words(named, run.as_of)
+        if named.rows_erased:
             lines.append(
-                f"  setup import {named.import_id}: {'would be ' if run.dry_run else ''}deleted "
-                f"whole ({named.rows_naming_subject} row(s) name the {subject.label}, {others} "
-                f"are other pupils'; {rule}); --keep-setup-imports leaves it"
+                f"  setup import {named.import_id}: {named.rows_erased} row(s) naming the "
+                f"{subject.label} {would}deleted; its {others} other row(s) are kept ({rule})"
             )
-        else:
-            why = ("it also names someone on legal hold" if named.names_someone_on_hold
-                   else "--keep-setup-imports")
+        if named.rows_left:
+            why = ("--keep-setup-imports" if result.keep_setup_imports
+                   else "they also name someone on legal hold")
             lines.append(
-                f"  left as is: setup import {named.import_id} ({named.rows_naming_subject} "
-                f"row(s) still name the {subject.label}; {why}; {rule})"
+                f"  left as is: setup import {named.import_id} ({named.rows_left} row(s) still "
+                f"name the {subject.label}; {why}; {rule})"
             )
+    left = result.setup_rows_left
     if run.dry_run:
         lines.append("  dry run: nothing was changed; add --apply to erase")
-    else:
-        if result.request is not None:
-            lines.append(f"  request {result.request.request_id} recorded in "
-                         f"audit.subject_requests (received {result.request.received_on}, due "
-                         f"{result.request.due_on}, completed {result.request.completed_on})")
-        lines.append("  the subject stays erased: later extracts' rows for them are dropped")
-        lines.append(f"  backups still hold the erased data until {run.backups_clear_on} "
-                     "(90 days)")
-        if run.physically_erased:
-            lines.append("  warehouse file rewritten: no erased value remains in its bytes")
+        return "\n".join(lines)
+    if result.request is not None:
+        lines.append(f"  request {result.request.request_id} recorded in "
+                     f"audit.subject_requests (received {result.request.received_on}, due "
+                     f"{result.request.due_on}, completed {result.request.completed_on})")
+    lines.append("  the subject stays erased: later extracts' rows for them are dropped")
+    lines.append(f"  backups still hold the erased data until {run.backups_clear_on} "
+                 "(90 days)")
+    sar = (f"; `tinytracker sar {subject.label}` still lists them"
+           if subject.kind in ("pupil", "employee") else "")
+    if run.physically_erased and left:
+        lines.append(
+            f"  warehouse file rewritten: what this run erased is gone from its bytes, but the "
+            f"{left} setup-import row(s) left as is still hold the {subject.label}'s "
+            f"identifiers until they are deleted{sar}"
+        )
+    elif run.physically_erased:
+        lines.append("  warehouse file rewritten: no erased value remains in its bytes")
+    elif left:
+        lines.append(f"  {left} setup-import row(s) left as is still name the {subject.label}")
     return "\n".join(lines)

@@ -12,6 +12,12 @@ erasure uses). Each section is one SQL query over a warehouse relation, filtered
 subject's scope; Python only serialises the result rows. Relations dbt derives (retention
 status and plan, the pseudonymised intermediate tables) are included when built. Every table
 that can hold a person's row is either a section or named in ``not_included`` with the reason.
+
+A person already erased is not "unknown" while the warehouse still holds something about them:
+the record of an author whose name the policy keeps (and the reports they wrote), setup-import
+rows an erasure left, correspondence kept under its own rule. The bundle then lists exactly
+that, says when and how the person was erased, and leaves out their anonymised record (which
+nothing may link back to them). Only when nothing is held is the request refused.
 """
 
 from __future__ import annotations
@@ -37,8 +43,10 @@ from orchestration.rights.subjects import (
     Subject,
     UnknownSubjectError,
     build_scope,
+    erased_error,
     find_subject,
     quarantine_predicate,
+    still_held,
 )
 
 SCHEMA_VERSION = "1.0"
@@ -144,7 +152,7 @@ def _shared_sections(subject: Subject) -> list[Section]:
             "Legal holds placed on this person: while one stands nothing about them is "
             "deleted or anonymised.",
             f"select * from audit.legal_holds where organisation_id = $org "
-            f"and subject_kind = '{kind}' and subject_id = $id order by placed_at",
+            f"and subject_kind = '{kind}' and subject_id in ($id, $rid) order by placed_at",
         ),
         Section(
             "audit.legal_holds (organisation)",
@@ -204,17 +212,23 @@ def _pupil_sections(con: duckdb.DuckDBPyConnection, subject: Subject) -> list[Se
 
 
 def _employee_sections(subject: Subject) -> list[Section]:
-    key = "organisation_id = $org and employee_id = $id"
+    """The employee's record and reports (``$rid``: after an erasure, the record kept under a
+    surrogate because their name is kept as a report author), then the shared sections."""
+    key = "organisation_id = $org and employee_id = $rid"
+    record = ("The employee record as loaded from the organisation's MIS."
+              if not subject.is_erased else
+              "The employee record as kept after the erasure: the policy keeps the name of the "
+              "author of historical reports; every other detail was cleared and the MIS id "
+              "replaced by a random surrogate.")
     return [
-        Section("raw.employees", "The employee record as loaded from the organisation's MIS.",
-                f"select * from raw.employees where {key}"),
+        Section("raw.employees", record, f"select * from raw.employees where {key}"),
         Section(
             "raw.reports",
             "Reports the employee wrote (their name is kept on historical reports); the "
             "pupil each report is about is withheld: that is the pupil's data.",
-            "select organisation_id, report_id, author_employee_id, title, issued_on, "
+            "select organisation_id, report_id, author_employee_id, title, issued_on, _extra, "
             "_load_id, _loaded_at from raw.reports where organisation_id = $org "
-            "and author_employee_id = $id order by issued_on, report_id",
+            "and author_employee_id = $rid order by issued_on, report_id",
         ),
         *_shared_sections(subject),
     ]
@@ -228,8 +242,13 @@ NOT_INCLUDED: dict[str, str] = {
     "raw.organisations": "the organisation's contract and consent; names no person.",
     "audit.retention_log, audit.retention_runs": "counts per retention run and rule; name no "
                                                  "person.",
-    "audit.erasure_suppressions": "keyed tokens of subjects already erased; a living person "
-                                  "has none, and tokens cannot be read back into ids.",
+    "audit.erasure_suppressions, audit.erasure_identifiers": "keyed tokens of subjects "
+        "already erased and of their identifiers; tokens cannot be read back into ids. For "
+        "a person already erased the bundle's subject block says when and by which rule.",
+    "anonymised records": "after an erasure the person's anonymised rows (attendance, "
+                          "assessments, characteristics under a random surrogate) are not "
+                          "theirs any more: nothing in the warehouse links them back to the "
+                          "person, so no request can find them.",
     "audit.subject_requests": "holds no subject id by design, so earlier requests about this "
                               "person cannot be listed from the warehouse; the controller "
                               "traces them by the request ids it was given.",
@@ -239,9 +258,11 @@ NOT_INCLUDED: dict[str, str] = {
 
 
 def _sections(con: duckdb.DuckDBPyConnection, subject: Subject) -> list[Section]:
-    if subject.kind == "pupil":
-        return _pupil_sections(con, subject)
-    return _employee_sections(subject)
+    if subject.kind == "employee":
+        return _employee_sections(subject)
+    if subject.is_erased:  # no record of an erased pupil is theirs any more
+        return _shared_sections(subject)
+    return _pupil_sections(con, subject)
 
 
 def _collect(con: duckdb.DuckDBPyConnection, subject: Subject) -> tuple[list[SectionRows],
@@ -299,6 +320,10 @@ def bundle(result: SarResult, not_built: Sequence[str], generated_at: dt.datetim
             "organisation_id": result.subject.organisation_id,
             "organisation_name": result.subject.organisation_name,
             "id": result.subject.subject_id,
+            "erased_on": (result.subject.erased_on.isoformat()
+                          if result.subject.erased_on else None),
+            "erased_by": result.subject.erased_by,
+            "record_id": result.subject.record_id,
         },
         "sections": {
             section.name: {
@@ -313,9 +338,15 @@ def bundle(result: SarResult, not_built: Sequence[str], generated_at: dt.datetim
         "not_built": list(not_built),
         "not_included": NOT_INCLUDED,
         "matching_rules": {
-            "setup_imports": "payload upn equals the pupil's UPN, or forename, surname and "
-                             "date_of_birth all equal the pupil's (employees: employee_id, "
-                             "teacher_number or email)",
+            "setup_imports": "payload keys compared case-insensitively without spaces or "
+                             "punctuation, with common variants (UPN, PupilId, Forename / "
+                             "FirstName / LegalForename, Surname / LastName, DOB / DateOfBirth "
+                             "as YYYY-MM-DD or DD/MM/YYYY, EmployeeId, TRN / TeacherNumber, "
+                             "Email). A pupil: the UPN (or a member whose whole value is it), "
+                             "the pupil id, or forename, surname and date of birth together. "
+                             "An employee: the employee id, teacher number, email, or forename "
+                             "and surname in a payload with no UPN and no date of birth. After "
+                             "an erasure: the keyed tokens of the same identifiers",
             "quarantine": "raw values name the person's id (pupil_id / employee_id), UPN, a "
                           "contact of the pupil, correspondence about them, or a setup payload "
                           "naming them",
@@ -399,6 +430,12 @@ def render_html(data: dict, result: SarResult) -> str:
         f"<code>{JSON_NAME}</code> beside this file (schema version "
         f"{html.escape(SCHEMA_VERSION)}); this page summarises it.</p>",
     ]
+    if subject.is_erased:
+        parts.append(
+            f"<p><b>This {html.escape(subject.label)} was erased on "
+            f"{html.escape(str(subject.erased_on))} ({html.escape(str(subject.erased_by))}).</b> "
+            "What follows is what the warehouse still holds about them; their anonymised "
+            "record is not included: nothing links it back to them.</p>")
     main = next((s for s in result.sections if s.name in ("raw.pupils", "raw.employees")), None)
     if main and main.rows:
         parts += ["<h2>Personal details</h2>",
@@ -468,7 +505,11 @@ def subject_access_request(kind: str, organisation_id: str, subject_id: str, out
         request = requests.new_request("access", kind, organisation_id, received_on,
                                        operator(handled_by))
         try:
-            subject = find_subject(con, kind, organisation_id, subject_id)
+            subject = find_subject(con, kind, organisation_id, subject_id, erased_ok=True)
+            if subject.is_erased:
+                held = still_held(con, subject)
+                if not held:
+                    raise erased_error(subject, held)
         except UnknownSubjectError as exc:
             requests.record(con, request, exc.status)
             raise
@@ -496,9 +537,11 @@ def subject_access_request(kind: str, organisation_id: str, subject_id: str, out
 def format_result(result: SarResult) -> str:
     """What the CLI prints: where the bundle is, rows per section, the request and its due date."""
     subject = result.subject
+    erased = (f" (erased on {subject.erased_on}, {subject.erased_by}: what is still held)"
+              if subject.is_erased else "")
     lines = [
         f"subject access request {result.request.request_id}: {subject.label} "
-        f"{subject.subject_id} of {subject.organisation_id}",
+        f"{subject.subject_id} of {subject.organisation_id}{erased}",
         f"  received {result.request.received_on}, due {result.request.due_on}, completed "
         f"{result.request.completed_on}",
         f"  bundle: {result.json_path} and {result.html_path} (personal data: give it to the "

@@ -54,14 +54,20 @@ def test_restore_re_applies_erasures_made_after_the_snapshot(synthetic_warehouse
     assert not erased & live_subjects(db), "a restore brought an erased subject back"
     assert read(db, "select count(*) from raw.pupils where anonymised_on is not null") \
         == anonymised_after_apply
-    # the surrogates are the ones the original run gave, so statuses line up
+    # replayed by token alone: fresh surrogates, and still nothing on the list leads to them
     assert read(db, "select count(*) from raw.pupils p join audit.erasure_suppressions s "
-                    "on p.pupil_id = s.surrogate_id and p.organisation_id = s.organisation_id "
-                    f"where s.run_id = '{applied.run_id}'")[0][0] > 0
+                    "on p.pupil_id = s.surrogate_id and p.organisation_id = s.organisation_id")\
+        == [(0,)]
     assert read(db, f"select count(*) from audit.retention_runs "
                     f"where run_id = '{applied.run_id}'") == [(1,)]
     assert read(db, "select count(*) from retention.retention_status "
                     "where status = 'due'") == [(0,)]
+    # the replay is a run of its own, marked so nobody counts it as a new erasure
+    assert read(db, "select requested_by, outcome from audit.retention_runs "
+                    f"where run_id = '{result.replay.run_id}'") == [
+        ("restore_replay", "applied")]
+    assert read(db, "select count(*) from audit.retention_runs where not is_dry_run "
+                    "and outcome = 'applied' and requested_by <> 'restore_replay'") == [(1,)]
 
 
 def test_restore_after_losing_the_warehouse_uses_the_erasure_ledger(synthetic_warehouse: Path):
@@ -107,3 +113,53 @@ def test_restore_keeps_permission_revoked_and_requests_made_after_the_snapshot(
                 "where organisation_id in ('ORG001', 'ORG003') order by 1") == [
         ("ORG001", "revoked", None), ("ORG003", "granted", dt.date(2025, 9, 15))]
     assert read(synthetic_warehouse, "select count(*) from audit.organisation_changes") == [(2,)]
+
+
+def test_restore_replays_erasure_requests_row_by_row_and_keeps_an_authors_map(
+        synthetic_warehouse: Path, tmp_path: Path):
+    import json
+
+    from orchestration.cli import main
+
+    db = synthetic_warehouse
+    org, pupil, upn = read(db, """
+        select p.organisation_id, p.pupil_id, p.upn from raw.pupils as p
+        inner join raw.setup_imports as i on i.organisation_id = p.organisation_id
+            and json_extract_string(i.payload, '$.upn') = p.upn
+        where p.anonymised_on is null order by all limit 1""")[0]
+    employee, authored = read(db, f"""
+        select author_employee_id, count(*) from raw.reports
+        where organisation_id = '{org}' and author_employee_id is not null
+        group by 1 order by 2 desc, 1 limit 1""")[0]
+    con = duckdb.connect(str(db))
+    con.execute("insert into raw.quarantine values ('L1', 'pupils.csv', 7, 'bad_upn', 'test', "
+                "?, ?, timestamp '2025-09-01 08:00')",
+                [org, json.dumps({"organisation_id": org, "pupil_id": "P-TYPO", "upn": upn})])
+    con.close()
+    setup_rows = read(db, f"select count(*) from raw.setup_imports where organisation_id = '{org}'")
+    storage.snapshot(SNAPSHOT_DAY)
+    reason = "erasure request from the school, ticket 4411"
+    for kind, subject in (("pupil", pupil), ("employee", employee)):
+        assert main(["erase", kind, "--organisation", org, "--id", subject, "--reason", reason,
+                     "--apply", "--as-of", AS_OF.isoformat()]) == 0
+
+    restore(SNAPSHOT_DAY, today=AS_OF)
+
+    assert read(db, f"select count(*) from raw.pupils where organisation_id = '{org}' "
+                    f"and pupil_id = '{pupil}'") == [(0,)]
+    assert read(db, f"select count(*) from raw.setup_imports where organisation_id = '{org}' "
+                    f"and json_extract_string(payload, '$.upn') = '{upn}'") == [(0,)]
+    assert read(db, f"select count(*) + 1 from raw.setup_imports "
+                    f"where organisation_id = '{org}'") == setup_rows  # only the pupil's row
+    assert read(db, "select count(*) from raw.quarantine where raw_values->>'pupil_id' = "
+                    "'P-TYPO'") == [(0,)]
+    # the author was anonymised again under a fresh surrogate, and the list points at it
+    (kept,) = read(db, "select s.surrogate_id from audit.erasure_suppressions as s "
+                       "where s.subject_kind = 'employee'")
+    assert kept[0] is not None
+    assert read(db, f"select count(*) from raw.reports where organisation_id = '{org}' "
+                    f"and author_employee_id = '{kept[0]}'") == [(authored,)]
+    assert read(db, f"select forename is not null from raw.employees "
+                    f"where organisation_id = '{org}' and employee_id = '{kept[0]}'") == [(True,)]
+    assert main(["sar", "employee", "--organisation", org, "--id", employee,
+                 "--out", str(tmp_path / "sar")]) == 0

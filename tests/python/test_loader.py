@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 
 import duckdb
@@ -424,3 +425,50 @@ def test_an_extract_never_clears_or_postpones_an_anonymisation_request(
         load_extract(newer.write())
         assert query(db, "select anonymise_requested_on from raw.organisations") == [
             (dt.date.fromisoformat(kept),)], f"extract with {incoming!r}"
+
+
+def suppress_identifier(db_path: Path, kind: str, org: str, subject_id: str,
+                        identifier: str) -> None:
+    """A keyed token of one more identifier of an erased subject (audit.erasure_identifiers)."""
+    with duckdb.connect(str(db_path)) as con:
+        warehouse.bind_secret(con)
+        token = warehouse.subject_token_sql("?", "?", "?")
+        con.execute(
+            f"insert into audit.erasure_identifiers select ?, ?, {token}, "
+            f"split_part(?, '=', 1), {token}, 'run-1'",
+            [kind, org, kind, org, subject_id, identifier, kind, org, identifier],
+        )
+
+
+def test_a_newer_extract_is_suppressed_by_what_it_says_about_an_erased_subject(
+        db: Path, extract: ExtractBuilder, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warehouse.SECRET_ENV, SECRET)
+    suppress(db, "pupil", "ORG1", "P1")
+    suppress(db, "pupil_contact", "ORG1", "C1")
+    suppress(db, "employee", "ORG1", "E1")
+    suppress_identifier(db, "pupil", "ORG1", "P1", "upn=B801200005001")
+    suppress_identifier(db, "pupil", "ORG1", "P1", "name_dob=ada|lovelace|2015-05-01")
+    suppress_identifier(db, "employee", "ORG1", "E1", "trn=1234567")
+    extract.school(pupils=2, files=())
+    for n, (kind, subject) in enumerate([("pupil", "P1"), ("contact", "C1"), ("employee", "E1"),
+                                         ("pupil", "P2")], start=10):
+        extract.add("correspondence", correspondence_id=f"M{n}", subject_kind=kind,
+                    subject_id=subject)
+    payloads = [{"UPN": " b801200005001"},
+                {"Forename": "ADA", "Surname": "Lovelace", "DOB": "01/05/2015"},
+                {"TRN": "12 34567"},
+                {"upn": "A801200002001", "forename": "Bo"}]  # another pupil: loads
+    for n, payload in enumerate(payloads, start=1):
+        extract.add("setup_imports", import_id="I2", row_number=n, payload=json.dumps(payload))
+    extract.write()
+    # a line the CSV reader cannot split, about the erased pupil: dropped, not quarantined
+    text = extract.csv_text("correspondence") + "ORG1,M20,pupil,P1,2024-10-01,email,a,b,c\n"
+    extract.write_raw("correspondence.csv", text)
+
+    result = load_extract(extract.folder)
+
+    assert query(db, "select correspondence_id from raw.correspondence") == [("M13",)]
+    assert query(db, "select row_number from raw.setup_imports") == [(4,)]
+    assert result.file("correspondence").suppressed == 4
+    assert result.file("setup_imports").suppressed == 3
+    assert query(db, "select count(*) from raw.quarantine") == [(0,)]

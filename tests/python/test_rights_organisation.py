@@ -193,3 +193,71 @@ def test_a_reload_keeps_the_customers_request(wh, synthetic_template: SyntheticT
     load_extract(synthetic_template.extract)
     assert read(wh, "select anonymise_requested_on from raw.organisations "
                     "where organisation_id = ?", [org]) == [(dt.date(2025, 9, 15),)]
+
+
+def test_the_sensor_loads_a_skipped_extract_once_permission_is_granted_again(
+        wh, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys):
+    import dagster as dg
+
+    from orchestration.defs.landing.sensors import landing_sensor
+
+    org = active_organisation(wh)
+    monkeypatch.setenv("TINYTRACKER_LANDING_DIR", str(tmp_path / "landing"))
+    folder = tmp_path / "landing" / "only-one-school"
+    folder.mkdir(parents=True)
+    (folder / "organisations.csv").write_text(
+        "organisation_id,name,organisation_type,trust_id,contract_start,contract_end,"
+        f"anonymise_requested_on,mis_permission,share_with_trust\n{org},X,school,,,,,granted,\n")
+    (folder / "_READY").touch()
+    assert main(["organisation", "revoke-permission", org]) == 0
+
+    skipped = landing_sensor(dg.build_sensor_context())
+    assert not skipped.run_requests
+    still = landing_sensor(dg.build_sensor_context(cursor=skipped.cursor))
+    assert not still.run_requests  # still revoked: still skipped, not forgotten
+
+    assert main(["organisation", "grant-permission", org]) == 0
+    granted = landing_sensor(dg.build_sensor_context(cursor=still.cursor))
+    (request,) = granted.run_requests
+    assert request.run_key.startswith("only-one-school:")
+    assert not landing_sensor(dg.build_sensor_context(cursor=granted.cursor)).run_requests
+
+
+def test_request_anonymisation_then_a_real_apply_anonymises_the_pupils_for_good(
+        wh, synthetic_template: SyntheticTemplate, tmp_path, capsys):
+    org = active_organisation(wh)
+    pupil, letters = read(wh, """
+        select p.pupil_id, count(m.correspondence_id) from raw.pupils as p
+        inner join raw.correspondence as m on m.organisation_id = p.organisation_id
+            and m.subject_kind = 'pupil' and m.subject_id = p.pupil_id
+        where p.organisation_id = ? and p.anonymised_on is null
+        group by 1 order by 1 limit 1""", [org])[0]
+    on_roll = read(wh, "select count(*) from raw.pupils where organisation_id = ? "
+                       "and anonymised_on is null", [org])[0][0]
+    assert main(["organisation", "request-anonymisation", org, "--on", "2025-09-15"]) == 0
+    assert main(["retention", "apply", "--as-of", SYNTHETIC_AS_OF.isoformat()]) == 0
+    capsys.readouterr()
+
+    assert read(wh, "select count(*), count(*) filter (where anonymised_on is not null "
+                    "and upn is null and forename is null), count(*) filter (where "
+                    "anonymised_by_rule_id = 'pupils_2y_after_contract') "
+                    "from raw.pupils where organisation_id = ?", [org])[0][:2] == (
+        on_roll, on_roll)
+    assert read(wh, "select count(*) from raw.pupils where organisation_id = ? and "
+                    "anonymised_by_rule_id = 'pupils_2y_after_contract'", [org])[0][0] > 0
+    assert read(wh, "select count(*), count(surrogate_id) from audit.erasure_suppressions "
+                    "where organisation_id = ? and subject_kind = 'pupil'", [org]) == [
+        (on_roll, 0)]
+    # the next extract brings none of them back
+    load_extract(synthetic_template.extract)
+    assert read(wh, "select count(*) from raw.pupils where organisation_id = ? "
+                    "and anonymised_on is null", [org]) == [(0,)]
+    # correspondence is kept under its own rule: an access request by the MIS id shows it
+    bundle = tmp_path / "sar"
+    assert main(["sar", "pupil", "--organisation", org, "--id", pupil,
+                 "--out", str(bundle)]) == 0
+    assert "erased on 2025-10-01" in capsys.readouterr().out
+    assert (bundle / "sar.json").read_text().count('"correspondence_id"') == 1
+    assert read(wh, "select count(*) from raw.correspondence where organisation_id = ? "
+                    "and subject_kind = 'pupil' and subject_id = ?", [org, pupil]) == [
+        (letters,)]

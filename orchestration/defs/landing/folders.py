@@ -79,10 +79,25 @@ def ready_folders(root: Path) -> list[LandingFolder]:
     ]
 
 
+SKIPPED_PREFIX = "skipped:"
+"""Cursor value of a folder skipped (MIS permission revoked), not loaded: ``skipped:<fp>``."""
+
+
 def new_folders(folders: Iterable[LandingFolder],
                 seen: Mapping[str, str]) -> list[LandingFolder]:
-    """Folders not seen before, or seen with another fingerprint (re-delivered)."""
+    """Folders not loaded before: new, re-delivered (another fingerprint), or skipped last time.
+
+    A skipped folder is reconsidered on every tick (its cursor value is not its fingerprint),
+    so once its organisation's permission is granted again it is loaded without a
+    re-delivery.
+    """
     return [folder for folder in folders if seen.get(folder.name) != folder.fingerprint]
+
+
+def was_skipped(folder: LandingFolder, seen: Mapping[str, str]) -> bool:
+    """Whether this delivery of the folder was already skipped (so it need not be reported
+    again)."""
+    return seen.get(folder.name) == SKIPPED_PREFIX + folder.fingerprint
 
 
 def decode_cursor(cursor: str | None) -> dict[str, str]:
@@ -96,10 +111,15 @@ def decode_cursor(cursor: str | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
-def encode_cursor(folders: Iterable[LandingFolder]) -> str:
+def encode_cursor(folders: Iterable[LandingFolder],
+                  skipped: Iterable[LandingFolder] = ()) -> str:
     """Only folders still present are kept, so the cursor does not grow forever; Dagster's
-    run keys still stop a removed-and-restored identical folder loading twice."""
-    return json.dumps({folder.name: folder.fingerprint for folder in folders}, sort_keys=True)
+    run keys still stop a removed-and-restored identical folder loading twice. ``skipped``
+    folders are marked as such, so :func:`new_folders` offers them again."""
+    skipped_names = {folder.name for folder in skipped}
+    return json.dumps({folder.name: (SKIPPED_PREFIX + folder.fingerprint
+                                     if folder.name in skipped_names else folder.fingerprint)
+                       for folder in folders}, sort_keys=True)
 
 
 def load_run_config(folder: Path) -> dict:
