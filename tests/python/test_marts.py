@@ -20,7 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
+
+from conftest import SyntheticTemplate
 
 from orchestration import warehouse
 from orchestration.dbt_runner import DBT_EXECUTABLE, run_dbt_build
@@ -56,7 +59,7 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, obje
 
 def load_school(con: duckdb.DuckDBPyConnection) -> None:
     """Twelve year 6 pupils: five FSM, four Asian; P01 at exactly 10% absence (2 of 20
-    sessions ill)."""
+    sessions ill) and working below the KS2 maths test (code B, no scaled score)."""
     warehouse.ensure_schema(con)
     insert(con, "organisations", [{
         "organisation_id": ORG, "name": "Oak Primary", "organisation_type": "school",
@@ -92,6 +95,10 @@ def load_school(con: duckdb.DuckDBPyConnection) -> None:
         results.append({"organisation_id": ORG, "pupil_id": pupil, "academic_year": "2024/25",
                         "assessment": "KS2_READ", "result": str(95 + i),
                         "assessed_on": dt.date(2025, 5, 13)})
+        # P01 works below the maths test (code B): FSM has 5 pupils but only 4 scores
+        results.append({"organisation_id": ORG, "pupil_id": pupil, "academic_year": "2024/25",
+                        "assessment": "KS2_MATHS", "result": "B" if i == 1 else str(90 + i),
+                        "assessed_on": dt.date(2025, 5, 14)})
     insert(con, "assessments", results)
     insert(con, "sen_records", [{
         "organisation_id": ORG, "pupil_id": "P05", "provision": "K", "primary_need": "SLCN",
@@ -380,3 +387,178 @@ def test_lineage_test_fails_a_mart_that_exposes_an_identifier(
                       "assert_marts_hold_no_identifier_patterns")
     assert re.search(r"FAIL \d+ assert_marts_hold_no_pupil_keys", value_scans)
     assert re.search(r"FAIL \d+ assert_marts_hold_no_identifier_patterns", value_scans)
+
+
+# --- An independent attacker on the synthetic trust --------------------------------------
+#
+# For each partition the attacker writes down every linear relation the published cells obey
+# (group values add up to their key stage's total, key stages add up to the all-key-stages
+# row, key-stage totals add up to the partition total; a combination with no row is a known
+# zero) and asks linear algebra, not the suppression macro, which withheld values follow.
+
+Cell = tuple[str, str, str]  # (row: key stage or organisation type, group_type, group_value)
+
+MART_SHAPES = {
+    # mart: (partition columns, breakdown column or None, grouped)
+    "fct_attendance_by_group": (("organisation_id", "academic_year", "term"), "key_stage", True),
+    "fct_attainment_by_group": (
+        ("organisation_id", "academic_year", "key_stage", "measure"), None, True),
+    "fct_progress_by_group": (("organisation_id", "academic_year", "subject"), None, True),
+    "fct_service_usage": (("academic_year",), "organisation_type", False),
+}
+MART_MEASURES = {
+    "fct_attendance_by_group": ("attendance_rate", "authorised_absence_rate",
+                                "unauthorised_absence_rate", "overall_absence_rate",
+                                "persistent_absence_rate", "severe_absence_rate"),
+    "fct_attainment_by_group": ("expected_standard_rate", "high_standard_rate",
+                                "average_score"),
+    "fct_progress_by_group": ("average_progress_score",),
+    "fct_service_usage": ("organisation_count", "attendance_sessions_recorded",
+                          "assessments_recorded"),
+}
+
+
+def partition_relations(cells: list[Cell]) -> list[dict[Cell, int]]:
+    """Every additive relation between the cells of one partition, as {cell: coefficient}
+    with sum(coefficient x value) = 0. Cells absent from ``cells`` are zero and drop out."""
+    present = set(cells)
+    rows = {row for row, _, _ in cells}
+    parts = sorted(rows - {"all"})
+    relations: list[dict[Cell, int]] = []
+
+    def add(relation: dict[Cell, int]) -> None:
+        relation = {cell: c for cell, c in relation.items() if cell in present}
+        if relation:
+            relations.append(relation)
+
+    group_values: dict[str, set[str]] = {}
+    for _, group_type, group_value in cells:
+        if group_type != "all":
+            group_values.setdefault(group_type, set()).add(group_value)
+    for group_type, values in group_values.items():
+        for row in rows:  # the values of a group type add up to the row's total
+            relation = {(row, group_type, value): 1 for value in values}
+            relation[(row, "all", "all")] = -1
+            add(relation)
+        if parts:  # each value's key stages add up to its all-key-stages cell
+            for value in values:
+                relation = {(row, group_type, value): 1 for row in parts}
+                relation[("all", group_type, value)] = -1
+                add(relation)
+    if parts:  # the key-stage (organisation type) totals add up to the partition's total
+        relation = {(row, "all", "all"): 1 for row in parts}
+        relation[("all", "all", "all")] = -1
+        add(relation)
+    return relations
+
+
+def determined_unknowns(cells: list[Cell], unknown: set[Cell]) -> set[Cell]:
+    """The withheld cells whose value the relations fix: those whose unit vector lies in the
+    row space of the relation matrix restricted to the unknowns (equivalently: every vector
+    of that matrix's null space is zero there)."""
+    order = sorted(unknown)
+    if not order:
+        return set()
+    index = {cell: i for i, cell in enumerate(order)}
+    relations = partition_relations(cells)
+    matrix = np.zeros((max(len(relations), 1), len(order)))
+    for r, relation in enumerate(relations):
+        for cell, coefficient in relation.items():
+            if cell in index:
+                matrix[r, index[cell]] = coefficient
+    _, singular, vt = np.linalg.svd(matrix)
+    rank = int((singular > 1e-9).sum())
+    null_space = vt[rank:]
+    if null_space.shape[0] == 0:
+        return set(order)
+    norms = np.linalg.norm(null_space, axis=0)
+    return {cell for cell, norm in zip(order, norms) if norm < 1e-9}
+
+
+def published_partitions(db: Path, mart: str, value_column: str,
+                         ) -> dict[tuple[object, ...], dict[Cell, float | None]]:
+    """{partition: {cell: published value or None when withheld}} for one value column."""
+    partition_by, breakdown, grouped = MART_SHAPES[mart]
+    row = breakdown or "'all'"
+    groups = "group_type, group_value" if grouped else "'all', 'all'"
+    if not grouped:  # the organisation types are the rows; 'all' is their total
+        groups = "'all', 'all'"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        records = con.execute(
+            f"select {', '.join(partition_by)}, {row}, {groups}, "
+            f"case when not is_suppressed then {value_column} end "
+            f"from marts.{mart}"
+        ).fetchall()
+    finally:
+        con.close()
+    partitions: dict[tuple[object, ...], dict[Cell, float | None]] = {}
+    width = len(partition_by)
+    for record in records:
+        cell = (str(record[width]), str(record[width + 1]), str(record[width + 2]))
+        partitions.setdefault(tuple(record[:width]), {})[cell] = record[width + 3]
+    return partitions
+
+
+def recoverable_cells(db: Path, mart: str, value_column: str,
+                      ) -> list[tuple[tuple[object, ...], Cell]]:
+    """(partition, cell) for every withheld value the published ones determine."""
+    found = []
+    for partition, values in published_partitions(db, mart, value_column).items():
+        cells = list(values)
+        # the relations must hold on what is published, or the attacker models the wrong mart
+        if value_column == "pupil_count":
+            for relation in partition_relations(cells):
+                if all(values[c] is not None for c in relation):
+                    assert sum(k * values[c] for c, k in relation.items()) == 0, (
+                        mart, partition, relation)
+        unknown = {cell for cell, value in values.items() if value is None}
+        found += [(partition, cell) for cell in sorted(determined_unknowns(cells, unknown))]
+    return found
+
+
+def test_attacker_solves_a_chain_that_no_single_line_gives_away() -> None:
+    """The attacker is not toothless. The pattern the line-by-line rule published on the
+    synthetic trust (ORG001 2024/25 spring): every line hides two or more cells, but EYFS
+    holds only SEN 'none' pupils, so that cell is the EYFS total, and KS1's SEN K count
+    follows from the key-stage totals and the 'none' column. With one EYFS pupil on SEN
+    support the chain breaks and nothing follows."""
+    totals = [("EYFS", "all", "all"), ("KS1", "all", "all"), ("KS2", "all", "all"),
+              ("all", "all", "all")]
+    sen = [(row, "sen", value) for row, value in [
+        ("EYFS", "none"), ("KS1", "K"), ("KS1", "none"), ("KS2", "E"), ("KS2", "K"),
+        ("KS2", "none"), ("all", "E"), ("all", "K"), ("all", "none")]]
+    withheld = {("EYFS", "all", "all"), ("KS1", "all", "all"), ("EYFS", "sen", "none"),
+                ("KS1", "sen", "K"), ("KS1", "sen", "none"), ("KS2", "sen", "K"),
+                ("KS2", "sen", "E"), ("all", "sen", "K"), ("all", "sen", "E")}
+    assert determined_unknowns(totals + sen, withheld) == {("KS1", "sen", "K")}
+    eyfs_k = ("EYFS", "sen", "K")
+    assert determined_unknowns(totals + sen + [eyfs_k], withheld | {eyfs_k}) == set()
+
+
+@pytest.mark.parametrize("mart", sorted(MART_SHAPES))
+def test_no_withheld_pupil_count_can_be_solved_from_the_published_cells(
+        synthetic_template: SyntheticTemplate, mart: str) -> None:
+    assert recoverable_cells(synthetic_template.db, mart, "pupil_count") == []
+
+
+@pytest.mark.parametrize("mart, measure", sorted(
+    (mart, measure) for mart, measures in MART_MEASURES.items() for measure in measures))
+def test_no_withheld_measure_can_be_solved_from_its_complement_or_total(
+        synthetic_template: SyntheticTemplate, mart: str, measure: str) -> None:
+    """A measure withheld on its own (e.g. an average over fewer than min_cell_size scored
+    pupils) has the same relations between its numerators as the counts: none may follow."""
+    assert recoverable_cells(synthetic_template.db, mart, measure) == []
+
+
+def test_an_average_withheld_for_too_few_scores_cannot_be_solved_from_its_complement(
+        built: dict[str, object]) -> None:
+    """FSM maths: 5 pupils, 4 with a score, so its average is withheld; all pupils' average
+    and non-FSM's would give it back (the total's sum minus non-FSM's), so one must go."""
+    rows = dict(tuple(r) for r in duckdb.connect(str(built["db"]), read_only=True).execute(
+        """select group_value, average_score from marts.fct_attainment_by_group
+           where measure = 'ks2_maths' and group_type in ('all', 'fsm')""").fetchall())
+    assert rows["fsm"] is None
+    assert rows["all"] is None or rows["not_fsm"] is None
+    for measure in MART_MEASURES["fct_attainment_by_group"]:
+        assert recoverable_cells(built["db"], "fct_attainment_by_group", measure) == []
