@@ -23,11 +23,12 @@ import duckdb
 import numpy as np
 import pytest
 
-from conftest import SyntheticTemplate
+from conftest import SYNTHETIC_AS_OF, SyntheticTemplate
 
 from orchestration import warehouse
 from orchestration.dbt_runner import DBT_EXECUTABLE, run_dbt_build
-from orchestration.publish import publish_marts
+from orchestration.publish import analytics_db_path, publish_marts
+from orchestration.retention import apply as retention_apply
 
 MARTS_SELECTION = [
     "path:seeds/reference", "path:models/staging", "path:models/intermediate",
@@ -347,9 +348,10 @@ def test_published_analyst_file_holds_exactly_the_built_marts(
 
 def test_lineage_test_fails_a_mart_that_exposes_an_identifier(
         built: dict[str, object], tmp_path: Path) -> None:
-    """A copy of the project with a leaking mart: a renamed postcode, a pupil key renamed to a
-    "cohort code", and a mart reading staging directly. The lineage tests and the value scans
-    must fail it (the real marts pass the same tests in the module's build)."""
+    """A copy of the project with leaking marts: a renamed postcode, a pupil key renamed to a
+    "cohort code", the MIS pupil id, a lower-cased UPN and staff ids, read from staging
+    directly. The lineage tests and the value scans must fail them, each identifier by its
+    kind (the real marts pass the same tests in the module's build)."""
     project = tmp_path / "project"
     for part in ("macros", "seeds", "models/staging", "models/intermediate", "models/marts",
                  "tests/marts"):
@@ -358,10 +360,14 @@ def test_lineage_test_fails_a_mart_that_exposes_an_identifier(
         shutil.copy(warehouse.PROJECT_DIR / name, project / name)
     (project / "models/marts/fct_leak.sql").write_text(
         "select pupils.postcode as postcode_district, keys.pupil_key as cohort_code,\n"
+        "    pupils.pupil_id as pupil_reference, lower(pupils.upn) as learner_code,\n"
         "    count(*) as pupil_count\n"
         "from {{ ref('stg_pupils') }} as pupils\n"
         "inner join {{ ref('int_pupil_keys') }} as keys on pupils.pupil_id = keys.pupil_id\n"
         "group by all\n"
+        "union all\n"
+        "select null, null, employees.employee_id, employees.teacher_number, 1\n"
+        "from {{ ref('stg_employees') }} as employees\n"
     )
     (project / "models/marts/_leak.yml").write_text(
         "version: 2\nmodels:\n  - name: fct_leak\n    data_tests:\n"
@@ -369,6 +375,15 @@ def test_lineage_test_fails_a_mart_that_exposes_an_identifier(
     )
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(built["db"], db)
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(
+            "insert into raw.employees (organisation_id, employee_id, forename, surname, "
+            "role, teaching_status, teacher_number, start_date) values "
+            "(?, 'E0042', 'Ann', 'Teacher', 'Class teacher', 'qualified_teacher', "
+            "'1234567', date '2019-09-01')", [ORG])
+    finally:
+        con.close()
 
     def dbt(*args: str) -> str:
         completed = subprocess.run(
@@ -382,11 +397,24 @@ def test_lineage_test_fails_a_mart_that_exposes_an_identifier(
 
     leak_build = dbt("build", "--select", "fct_leak")
     assert re.search(r"FAIL \d+ no_direct_identifier_lineage_fct_leak", leak_build)
-    assert re.search(r"FAIL 1 selects_only_from_intermediate_fct_leak", leak_build)
+    assert re.search(r"FAIL 2 selects_only_from_intermediate_fct_leak", leak_build)
     value_scans = dbt("test", "--select", "assert_marts_hold_no_pupil_keys",
-                      "assert_marts_hold_no_identifier_patterns")
+                      "assert_marts_hold_no_identifier_patterns", "--store-failures")
     assert re.search(r"FAIL \d+ assert_marts_hold_no_pupil_keys", value_scans)
     assert re.search(r"FAIL \d+ assert_marts_hold_no_identifier_patterns", value_scans)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        kinds = {row for row in con.execute(
+            "select column_name, identifier_kind "
+            "from dbt_test__audit.assert_marts_hold_no_pupil_keys").fetchall()}
+        patterns = {row for row in con.execute(
+            "select column_name, pattern "
+            "from dbt_test__audit.assert_marts_hold_no_identifier_patterns").fetchall()}
+    finally:
+        con.close()
+    assert {("cohort_code", "pupil_key"), ("pupil_reference", "pupil_id"),
+            ("pupil_reference", "employee_id"), ("learner_code", "teacher_number")} <= kinds
+    assert {("postcode_district", "postcode"), ("learner_code", "upn")} <= patterns
 
 
 # --- An independent attacker on the synthetic trust --------------------------------------
@@ -562,3 +590,94 @@ def test_an_average_withheld_for_too_few_scores_cannot_be_solved_from_its_comple
     assert rows["all"] is None or rows["not_fsm"] is None
     for measure in MART_MEASURES["fct_attainment_by_group"]:
         assert recoverable_cells(built["db"], "fct_attainment_by_group", measure) == []
+
+
+
+# --- Erasure through the real retention path -------------------------------------------
+
+def all_values(db: Path, schema: str) -> dict[str, set[object]]:
+    """Every value of every table of ``schema``, per table."""
+    return {table: {value for row in rows for value in row}
+            for table, rows in read_tables(db, schema).items()}
+
+
+def whole_partition_counts(db: Path) -> dict[tuple[str, str, str], int]:
+    """Published pupils of each attendance partition (all key stages, all pupils)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {(org, year, term): count for org, year, term, count in con.execute(
+            """select organisation_id, academic_year, term, pupil_count
+               from marts.fct_attendance_by_group
+               where key_stage = 'all' and group_type = 'all' and not is_suppressed"""
+        ).fetchall()}
+    finally:
+        con.close()
+
+
+def test_retention_apply_rebuilds_intermediate_and_marts_and_republishes_for_analysts(
+        synthetic_warehouse: Path) -> None:
+    """`retention apply` on the synthetic trust: the pupils it anonymises lose their old keys
+    everywhere below the marts, a pupil deleted at source (an MIS record removed, not
+    anonymised) stops counting in every mart, and the analyst database is the new build."""
+    db = synthetic_warehouse
+    con = duckdb.connect(str(db))
+    try:
+        anonymised = con.execute(
+            """select distinct plan.organisation_id, plan.subject_id, keys.pupil_key
+               from retention.retention_plan as plan
+               inner join intermediate.int_pupil_keys as keys
+                   on plan.organisation_id = keys.organisation_id
+                   and plan.subject_id = keys.pupil_id
+               where plan.table_name = 'raw.pupils' and plan.action = 'anonymise'"""
+        ).fetchall()
+        # a current pupil nobody plans to touch, with attendance in the marts' years
+        deleted_org, deleted_id, deleted_key = con.execute(
+            """select keys.organisation_id, keys.pupil_id, keys.pupil_key
+               from intermediate.int_pupil_keys as keys
+               where keys.pupil_key in (
+                   select pupil_key from intermediate.int_pupil_attendance_summarised
+                   where term = 'full_year' and possible_sessions > 0)
+               and not exists (
+                   select 1 from retention.retention_plan as plan
+                   where plan.organisation_id = keys.organisation_id
+                   and plan.subject_id = keys.pupil_id)
+               order by keys.organisation_id, keys.pupil_id limit 1"""
+        ).fetchone()
+        partitions = {tuple(r) for r in con.execute(
+            """select organisation_id, academic_year, term
+               from intermediate.int_pupil_attendance_summarised
+               where pupil_key = ? and possible_sessions > 0""", [deleted_key]).fetchall()}
+        for table in ("attendance_sessions", "assessments", "sen_records", "pupil_contacts",
+                      "pupils"):
+            con.execute(f"delete from raw.{table} where organisation_id = ? and pupil_id = ?",
+                        [deleted_org, deleted_id])
+    finally:
+        con.close()
+    assert anonymised, "the synthetic trust should have pupils due for anonymisation"
+    counts_before = whole_partition_counts(db)
+    analytics = analytics_db_path()
+    assert not analytics.exists()
+
+    result = retention_apply.run_retention(SYNTHETIC_AS_OF, dry_run=False, build=False)
+
+    assert result.physically_erased
+    old_keys = {key for _, _, key in anonymised} | {deleted_key}
+    old_ids = {(org, pupil_id) for org, pupil_id, _ in anonymised} | {(deleted_org, deleted_id)}
+    for table, values in all_values(db, "intermediate").items():
+        assert not old_keys & values, table
+    con = duckdb.connect(str(db), read_only=True)
+    try:  # MIS ids repeat across organisations: the pair is the id
+        assert not old_ids & set(con.execute(
+            "select organisation_id, pupil_id from intermediate.int_pupil_keys").fetchall())
+    finally:
+        con.close()
+    for table, values in all_values(db, "marts").items():
+        assert not old_keys & values, table
+    # anonymised pupils still count; the deleted pupil no longer does, wherever it counted
+    counts_after = whole_partition_counts(db)
+    assert partitions & set(counts_before) & set(counts_after)
+    for partition in set(counts_before) & set(counts_after):
+        dropped = 1 if partition in partitions else 0
+        assert counts_before[partition] - counts_after[partition] == dropped, partition
+    # the analyst copy is the rebuilt marts, not the template's
+    assert read_tables(analytics, "marts") == read_tables(db, "marts")
