@@ -54,17 +54,19 @@
     3. Rectangles (C3): a withheld cell on no rectangle of withheld cells (cell (r, c) with
        (r, c'), (r', c) and (r', c')) gets the cheapest rectangle: fewest pupils added,
        preferring key-stage cells to all-key-stages cells, those to key-stage totals, and
-       those to the partition total; cells on a join of step 2 already lie on a cycle.
-       Ties are broken by key order, so the result is deterministic.
+       those to the partition total. A cell on a cycle of six through two withheld totals
+       and the all-key-stages row (what a join of rule 2 makes) needs no rectangle. Ties
+       are broken by key order, so the result is deterministic (group types with the same
+       figures, such as FSM and disadvantaged today, are withheld alike).
     After a round every cell that was withheld at its start, and every cell it added, obeys
     C2 and C3, except that a rectangle may withhold a new key-stage total (only when a row
     has a single value, so the cell is that total) and added cells may make a new small
     line: the next round treats those. Rounds are unrolled `max_rounds` times (default 4;
     set-based SQL, no loops in the warehouse); the withheld set only grows and each round
-    that is not a fixed point adds a cell, so every partition settles, in practice within
-    three rounds. A partition still unsettled after the last round is withheld whole: with
-    every cell unknown each relation is homogeneous (a sum of unknowns equals an unknown),
-    so no value is determined and no line total is published. The guarantee therefore holds
+    that is not a fixed point adds a cell, so every partition settles (on the synthetic
+    trusts within two rounds). A partition still unsettled after the last round is withheld
+    whole: with every cell unknown each relation is homogeneous (a sum of unknowns equals an
+    unknown), so no value is determined and no line total is published. The guarantee holds
     for any max_rounds; more rounds only publish more.
     4. Measures with their own pupils: a measure computed from a subset of a cell's pupils
        (e.g. the average KS2 scaled score, which pupils with a result code such as B do not

@@ -507,10 +507,8 @@ def published_partitions(db: Path, mart: str, value_column: str,
                          ) -> dict[tuple[object, ...], dict[Cell, float | None]]:
     """{partition: {cell: published value or None when withheld}} for one value column."""
     partition_by, breakdown, grouped = MART_SHAPES[mart]
-    row = breakdown or "'all'"
+    row = breakdown or "'all'"  # without groups the organisation types are the rows
     groups = "group_type, group_value" if grouped else "'all', 'all'"
-    if not grouped:  # the organisation types are the rows; 'all' is their total
-        groups = "'all', 'all'"
     con = duckdb.connect(str(db), read_only=True)
     try:
         records = con.execute(
@@ -681,3 +679,69 @@ def test_retention_apply_rebuilds_intermediate_and_marts_and_republishes_for_ana
         assert counts_before[partition] - counts_after[partition] == dropped, partition
     # the analyst copy is the rebuilt marts, not the template's
     assert read_tables(analytics, "marts") == read_tables(db, "marts")
+
+
+def test_fsm_and_disadvantaged_groups_are_withheld_alike(
+        synthetic_template: SyntheticTemplate) -> None:
+    """Disadvantaged is FSM today (same pupils, same figures): a cell withheld in one group
+    type but published in the other would be read off the other, so the two must match."""
+    compared = 0
+    for mart in ("fct_attendance_by_group", "fct_attainment_by_group", "fct_progress_by_group"):
+        patterns: dict[str, dict[tuple[object, ...], object]] = {"fsm": {}, "disadvantaged": {}}
+        for group_type, value in (("fsm", "fsm"), ("disadvantaged", "disadvantaged")):
+            for column in ("pupil_count", *MART_MEASURES[mart]):
+                for partition, cells in published_partitions(
+                        synthetic_template.db, mart, column).items():
+                    for (row, cell_group_type, group_value), number in cells.items():
+                        if cell_group_type == group_type:
+                            key = (column, partition, row, group_value == value)
+                            patterns[group_type][key] = number
+        assert patterns["fsm"] == patterns["disadvantaged"], mart
+        compared += len(patterns["fsm"])
+    assert compared
+
+
+def test_a_partition_the_rounds_leave_unsettled_is_withheld_whole(tmp_path: Path) -> None:
+    """The macro's safety net: with no rounds at all (max_rounds=0) organisation A's small
+    FSM cell is unsettled, so A is withheld whole (every relation then has only unknowns);
+    B, with nothing small, is published; one round settles A with its complement. The
+    generic test passes on every outcome."""
+    project = tmp_path / "project"
+    for part in ("macros",):
+        shutil.copytree(warehouse.PROJECT_DIR / part, project / part)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(warehouse.PROJECT_DIR / name, project / name)
+    (project / "models").mkdir()
+    cells = ("select * from (values ('A', 'all', 'all', 20), ('A', 'fsm', 'fsm', 3), "
+             "('A', 'fsm', 'not_fsm', 17), ('B', 'all', 'all', 20), ('B', 'fsm', 'fsm', 10), "
+             "('B', 'fsm', 'not_fsm', 10)) "
+             "as v (organisation_id, group_type, group_value, pupil_count)")
+    tests = []
+    for rounds in (0, 1):
+        (project / "models" / f"probe_{rounds}.sql").write_text(
+            f"with cells as ({cells}),\n"
+            "suppressed as ({{ suppress_small_cells('cells', partition_by=['organisation_id'], "
+            f"measures=[], max_rounds={rounds}) }}}})\n"
+            "select * from suppressed\n")
+        tests.append(f"  - name: probe_{rounds}\n    data_tests:\n"
+                     "      - no_recoverable_suppressed_cells:\n"
+                     "          arguments:\n            partition_by: [organisation_id]\n")
+    (project / "models" / "_probes.yml").write_text("version: 2\nmodels:\n" + "".join(tests))
+    db = tmp_path / "probe.duckdb"
+    completed = subprocess.run(
+        [str(DBT_EXECUTABLE), "build", "--select", "probe_0", "probe_1",
+         "--project-dir", str(project), "--profiles-dir", str(project),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        env={**os.environ, warehouse.DB_ENV: str(db)}, capture_output=True, text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        withheld = {rounds: set(con.execute(
+            f"select organisation_id, group_value from main.probe_{rounds} where is_suppressed"
+        ).fetchall()) for rounds in (0, 1)}
+    finally:
+        con.close()
+    assert withheld[0] == {("A", "all"), ("A", "fsm"), ("A", "not_fsm")}
+    assert withheld[1] == {("A", "fsm"), ("A", "not_fsm")}
