@@ -53,6 +53,7 @@ suppressed as (
         measures=[
             'organisation_count', 'attendance_sessions_recorded', 'assessments_recorded'
         ],
+        minimum_counts={'organisation_count': var('min_organisations_per_cell')},
     ) }}
 
 ),

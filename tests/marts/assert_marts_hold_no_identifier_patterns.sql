@@ -1,4 +1,5 @@
--- What: no text value in any mart looks like a UPN, an email address or a UK postcode.
+-- What: no text value in any mart looks like a UPN, an email address or a UK postcode (in
+-- any letter case: a lower-cased UPN is still a UPN).
 -- When it matters: marts are copied to the analyst database; a value like these means
 -- personal data slipped past the intermediate layer (e.g. a free-text column grouped on).
 -- How to resolve: find the column in the failing row and trace it upstream; aggregate or
@@ -10,7 +11,7 @@
 {#- Every model under models/marts that exists in the warehouse is scanned, not only the four
     named above (they are named so that dbt builds them before this test runs). -#}
 {%- set patterns = {
-    'upn': '\\b[A-Z][0-9]{11}[0-9A-Z]\\b',
+    'upn': '(?i)\\b[A-Z][0-9]{11}[0-9A-Z]\\b',
     'email': '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+',
     'postcode': '(?i)\\b[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\\b',
 } -%}
