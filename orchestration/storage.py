@@ -58,7 +58,8 @@ def backup_retention_days(path: Path | None = None) -> int:
     for line, row in rows:
         if row.get("clause_id") != BACKUP_CLAUSE_ID:
             continue
-        value, unit = (row.get("period_value") or "").strip(), (row.get("period_unit") or "").strip()
+        value = (row.get("period_value") or "").strip()
+        unit = (row.get("period_unit") or "").strip()
         if unit != "day" or not value.isdigit() or int(value) < 1:
             raise TinyTrackerError(
                 f"{path}, line {line}, clause {BACKUP_CLAUSE_ID}: the backup period must be a "

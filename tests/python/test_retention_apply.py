@@ -228,7 +228,8 @@ def test_plan_counts_are_the_rows_the_apply_changed(applied: AppliedRun):
     overlap = read(before, """
         select count(*) from raw.pupil_contacts as c
         inner join retention.retention_status as contact
-            on contact.subject_kind = 'pupil_contact' and contact.organisation_id = c.organisation_id
+            on contact.subject_kind = 'pupil_contact'
+            and contact.organisation_id = c.organisation_id
             and contact.subject_id = c.contact_id and contact.status = 'due'
         inner join retention.retention_status as pupil
             on pupil.subject_kind = 'pupil' and pupil.organisation_id = c.organisation_id

@@ -174,7 +174,8 @@ def test_planning_materializes_the_due_subjects_when_given_the_connection(con):
         "raw.setup_imports", "raw.quarantine")}
     actions = con.read_csv(str(ACTIONS_CSV), all_varchar=True).project(
         "* replace (cast(step as integer) as step)")
-    status_rows = "('O1', 'pupil', 'P-DUE', 'left_pupils_2_academic_years', 'due', true, '2025-09-01')"
+    status_rows = ("('O1', 'pupil', 'P-DUE', 'left_pupils_2_academic_years', 'due', true, "
+                   "'2025-09-01')")
     with_con = build_retention_plan(statuses(con, status_rows), actions, tables, AS_OF,
                                     con=con).to_dicts()
     without = build_retention_plan(statuses(con, status_rows), actions, tables, AS_OF).to_dicts()

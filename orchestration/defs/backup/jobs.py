@@ -1,4 +1,4 @@
-"""``nightly_backup``: snapshot the warehouse, then prune backups past the policy's backup period."""
+"""``nightly_backup``: snapshot the warehouse, then prune backups past the backup period."""
 
 import dagster as dg
 
