@@ -92,8 +92,8 @@ def claimed_row_counts(
     ``due`` has organisation_id, rule_id, subject_id of the due subjects. For every table the
     mapping names, the table's rows are grouped by organisation and every key the mapping
     reads there; each group is matched to the due subjects of every step on that table, and
-    counted for the first step (in :data:`EXECUTION_ORDER`) that reaches it and is not
-    blocked by an earlier step that deletes the row or re-keys its key.
+    counted for every step (in :data:`EXECUTION_ORDER`) that reaches it unless an earlier step
+    that changed it deleted the row or re-keyed the later step's key.
 
     Columns: rule_id, step, table_name, organisation_id, subject_id, row_count.
     """
@@ -133,11 +133,13 @@ def claimed_row_counts(
                 f"tt_org = tt_org_{n} and {key_alias[str(entry['key_column'])]} = tt_subject_{n}",
                 how="left",
             )
+        # a step changes a row it reaches unless an earlier step that blocks it changed the
+        # row first (that step's own condition, so a step that did not run blocks nothing)
+        changes: list[str] = []
         for n, entry in enumerate(steps):
-            reached = f"tt_subject_{n} is not null"
-            blockers = [f"tt_subject_{m} is not null" for m in range(n)
-                        if _blocks(steps[m], entry)]
-            claimed = reached + "".join(f" and not ({b})" for b in blockers)
+            claimed = f"tt_subject_{n} is not null" + "".join(
+                f" and not ({changes[m]})" for m in range(n) if _blocks(steps[m], entry))
+            changes.append(claimed)
             step_counts = grouped.filter(claimed).aggregate(
                 f"'{entry['rule_id']}' as rule_id, {entry['step']} as step, "
                 f"'{table_name}' as table_name, tt_org as organisation_id, "
