@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from orchestration import warehouse
@@ -36,14 +36,27 @@ def parse_as_of(value: str | dt.date | None) -> dt.date | None:
 
 def dbt_build_command(as_of: dt.date | None, select: Sequence[str] | None = None,
                       command_name: str = "build",
-                      exclude: Sequence[str] | None = None,
+                      exclude: Sequence[str] | None = None, *,
+                      extra_vars: Mapping[str, str] | None = None,
+                      target_path: Path | None = None,
                       extra_args: Sequence[str] = ()) -> list[str]:
-    """The exact dbt command line (kept separate so it can be shown and tested)."""
+    """The exact dbt command line (kept separate so it can be shown and tested).
+
+    ``extra_vars`` are dbt vars beside ``as_of`` (a dry run's ``retention_schema``);
+    ``target_path`` keeps such a build's manifest apart from the one Dagster loads;
+    ``extra_args`` go last (a production build's unit-test exclusion).
+    """
     project = str(warehouse.PROJECT_DIR)
     command = [str(DBT_EXECUTABLE), command_name, "--profiles-dir", project,
                "--project-dir", project]
+    dbt_vars: dict[str, str] = {}
     if as_of is not None:
-        command += ["--vars", json.dumps({"as_of": as_of.isoformat()})]
+        dbt_vars["as_of"] = as_of.isoformat()
+    dbt_vars.update(extra_vars or {})
+    if dbt_vars:
+        command += ["--vars", json.dumps(dbt_vars)]
+    if target_path is not None:
+        command += ["--target-path", str(target_path)]
     if select:
         command += ["--select", *select]
     if exclude:
@@ -68,7 +81,9 @@ def run_dbt_build(as_of: str | dt.date | None = None, select: Sequence[str] | No
 
 
 def run_dbt(as_of: str | dt.date | None = None, select: Sequence[str] | None = None,
-            command: str = "build", exclude: Sequence[str] | None = None,
+            command: str = "build", exclude: Sequence[str] | None = None, *,
+            extra_vars: Mapping[str, str] | None = None,
+            target_path: Path | None = None,
             extra_args: Sequence[str] = ()) -> int:
     """Run one dbt command (build, run, test) for ``as_of``; returns dbt's exit code."""
     as_of_date = parse_as_of(as_of)
@@ -81,7 +96,8 @@ def run_dbt(as_of: str | dt.date | None = None, select: Sequence[str] | None = N
     if not DBT_EXECUTABLE.exists():
         raise TinyTrackerError(f"dbt not found at {DBT_EXECUTABLE}: run `make setup` first")
     completed = subprocess.run(
-        dbt_build_command(as_of_date, select, command, exclude, extra_args), env=env,
-        cwd=warehouse.PROJECT_DIR, check=False
+        dbt_build_command(as_of_date, select, command, exclude, extra_vars=extra_vars,
+                          target_path=target_path, extra_args=extra_args),
+        env=env, cwd=warehouse.PROJECT_DIR, check=False,
     )
     return completed.returncode

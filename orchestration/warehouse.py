@@ -70,18 +70,38 @@ def connect(path: Path | None = None, *, read_only: bool = False,
             time.sleep(0.5)
 
 
+# Columns a retention run writes on anonymised subjects, beside the contract columns:
+# when and by which rule, and what the spec keeps that anonymisation would otherwise clear
+# (the birth cohort: start year of the academic year of birth, set before date_of_birth is
+# cleared). Added to an older warehouse's table on the next ensure_schema.
+RETENTION_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "pupils": (("birth_academic_year", "bigint"), ("anonymised_on", "date"),
+               ("anonymised_by_rule_id", "varchar")),
+    "employees": (("anonymised_on", "date"), ("anonymised_by_rule_id", "varchar")),
+}
+
+
 def raw_table_ddl(landing_file: LandingFile) -> str:
-    """``create table`` for one landing file: contract columns typed, then bookkeeping."""
+    """``create table`` for one landing file: contract columns typed, then bookkeeping.
+
+    For the anonymised tables it is followed by ``alter table ... add column if not exists``
+    for the retention columns, so a warehouse created before a column existed gets it.
+    """
     columns = [f"{c.name} {SQL_TYPES[c.type]}" for c in landing_file.columns]
-    if landing_file.name in ANONYMISED_TABLES:
-        columns += ["anonymised_on date", "anonymised_by_rule_id varchar"]
+    retention_columns = RETENTION_COLUMNS.get(landing_file.name, ())
+    columns += [f"{name} {sql_type}" for name, sql_type in retention_columns]
     columns += [
         "_extra json",  # columns beyond the contract, kept as given
         "_load_id varchar",  # the load that last inserted or changed the row
         "_loaded_at timestamp",
     ]
     body = ",\n    ".join(columns)
-    return f"create table if not exists raw.{landing_file.name} (\n    {body}\n)"
+    statements = [f"create table if not exists raw.{landing_file.name} (\n    {body}\n)"]
+    statements += [
+        f"alter table raw.{landing_file.name} add column if not exists {name} {sql_type}"
+        for name, sql_type in retention_columns
+    ]
+    return ";\n".join(statements)
 
 
 BOOKKEEPING_DDL: tuple[str, ...] = (

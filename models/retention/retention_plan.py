@@ -23,4 +23,5 @@ def model(dbt, session):
         actions=dbt.ref("retention_actions"),
         tables=tables,
         as_of=parse_as_of(dbt.config.get("as_of"), session),
+        con=session,
     )

@@ -1,4 +1,6 @@
-"""``tinytracker backup create|list|restore``: 90-day snapshots that never resurrect anyone."""
+"""``tinytracker backup create|list|restore``: snapshots kept for the policy's backup period
+(``storage.backup_retention_days``, from seeds/policy/retention_general_clauses.csv) that never
+resurrect anyone on restore."""
 
 from __future__ import annotations
 
@@ -13,18 +15,19 @@ from orchestration.errors import TinyTrackerError
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "backup",
-        help="take, list and restore warehouse backups (kept 90 days)",
+        help="take, list and restore warehouse backups (kept for the policy's backup period)",
         description=(
             "Backups are consistent snapshots of the warehouse in backups/ (env "
-            "TINYTRACKER_BACKUP_DIR), one per day, pruned after 90 days as the privacy policy "
-            "says. A restore re-applies every erasure made after the snapshot was taken."
+            "TINYTRACKER_BACKUP_DIR), one per day, pruned after the privacy policy's backup "
+            "period (seeds/policy/retention_general_clauses.csv, clause backups_kept_90_days). "
+            "A restore re-applies every erasure made after the snapshot was taken."
         ),
     )
     actions = parser.add_subparsers(dest="backup_command", metavar="ACTION", required=True)
     create = actions.add_parser(
-        "create", help="snapshot the warehouse now and prune backups older than 90 days",
+        "create", help="snapshot the warehouse now and prune backups past the backup period",
         description="Snapshot the warehouse as backups/tinytracker-DATE.duckdb, then delete "
-                    "(zero-filled) every backup older than 90 days.")
+                    "(zero-filled) every backup older than the policy's backup period.")
     create.add_argument("--date", metavar="DATE", help="date to file it under (default: today)")
     create.set_defaults(handler=_create)
     listing = actions.add_parser("list", help="list the backups and when each is pruned",
@@ -50,10 +53,11 @@ def _date(value: str | None) -> dt.date:
 def _create(args: argparse.Namespace) -> int:
     today = _date(args.date)
     backup = storage.snapshot(today)
-    pruned = storage.prune(today)
+    keep_days = storage.backup_retention_days()
+    pruned = storage.prune(today, keep_days=keep_days)
     print(f"backup written: {backup.path}")
     for old in pruned:
-        print(f"pruned (older than {storage.BACKUP_RETENTION_DAYS} days): {old.path.name}")
+        print(f"pruned (older than {keep_days} days): {old.path.name}")
     return 0
 
 
@@ -62,8 +66,9 @@ def _list(args: argparse.Namespace) -> int:
     if not backups:
         print(f"no backups in {storage.backup_dir()}")
         return 0
+    keep_days = storage.backup_retention_days()
     for backup in backups:
-        prune_on = backup.taken_on + dt.timedelta(days=storage.BACKUP_RETENTION_DAYS + 1)
+        prune_on = backup.taken_on + dt.timedelta(days=keep_days + 1)
         print(f"{backup.taken_on}  {backup.path}  (pruned from {prune_on})")
     return 0
 

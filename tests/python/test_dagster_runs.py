@@ -259,6 +259,53 @@ def test_scheduled_retention_apply_applies_and_the_blocking_check_passes(
         ("applied", False)]
 
 
+def test_retention_apply_refuses_an_as_of_after_today(defs: dg.Definitions, wh: Path,
+                                                      tmp_path: Path):
+    from orchestration.retention.apply import action_date
+
+    before = tmp_path / "before.duckdb"
+    shutil.copy(wh, before)
+    tomorrow = (action_date() + dt.timedelta(days=1)).isoformat()
+    result = defs.resolve_job_def("retention_apply").execute_in_process(
+        run_config={"ops": {"retention_run": {"config": {"as_of": tomorrow, "dry_run": False}}}},
+        raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert f"as_of {tomorrow} is after today" in message and "dry run" in message
+    assert set(raw_differences(before, wh).values()) == {0}
+
+
+def test_an_apply_that_leaves_a_due_subject_fails_the_blocking_check(
+        defs: dg.Definitions, wh: Path, monkeypatch: pytest.MonkeyPatch):
+    """A (simulated) bug drops one due subject from the executed steps: the check of this run
+    sees it still due on the run's as_of and fails the run."""
+    from orchestration.retention import apply
+
+    real_steps_from_plan = apply._steps_from_plan
+
+    def steps_missing_one_subject(con, result, plan_relation=apply.PLAN_RELATION):
+        real_steps_from_plan(con, result, plan_relation)
+        con.execute("""
+            create or replace temp table tt_missed as
+            select organisation_id, subject_kind, subject_id from run_subjects
+            where subject_kind = 'employee' order by all limit 1""")
+        for table in ("run_subjects", "run_steps"):
+            con.execute(f"delete from {table} where (organisation_id, subject_kind, subject_id) "
+                        "in (select (organisation_id, subject_kind, subject_id) from tt_missed)")
+
+    monkeypatch.setattr(apply, "_steps_from_plan", steps_missing_one_subject)
+    result = defs.resolve_job_def("retention_apply").execute_in_process(
+        run_config={"ops": {"retention_run": {"config": {"as_of": AS_OF, "dry_run": False}}}},
+        raise_on_error=False)
+    assert not result.success
+    assert materialization(result, "retention_run")["outcome"] == "applied"
+    check = only_check(result)
+    assert not check.passed and check.metadata["overdue_subjects"].value == 1
+    assert "still due" in check.description
+    assert check.metadata["overdue.employees_1m_after_leaving"].value == 1
+
+
 # --- nightly_backup ---------------------------------------------------------------------------
 
 

@@ -110,10 +110,11 @@ def test_pupil_anonymisation_touches_each_table_where_the_pupil_has_rows(con):
     assert (pupils["action"], pupils["rekey_column"], pupils["row_count"]) == (
         "anonymise", "pupil_id", 1)
     assert pupils["columns_to_clear"].split(",") == [
-        "upn", "forename", "surname", "date_of_birth", "address", "postcode", "email", "phone"]
+        "upn", "forename", "surname", "date_of_birth", "address", "postcode", "email", "phone",
+        "_extra"]
     attendance = by_table["raw.attendance_sessions"]
     # O2's row for a pupil with the same MIS id is not counted
-    assert (attendance["row_count"], attendance["columns_to_clear"]) == (2, None)
+    assert (attendance["row_count"], attendance["columns_to_clear"]) == (2, "_extra")
     contacts = by_table["raw.pupil_contacts"]
     assert (contacts["action"], contacts["key_column"], contacts["columns_to_clear"]) == (
         "delete", "pupil_id", None)
@@ -127,12 +128,63 @@ def test_employee_named_on_a_report_keeps_name_others_lose_it(con):
         ('O1', 'employee', 'E-PLAIN', 'employees_1m_after_leaving', 'due', true, '2025-02-28')
     """)
     employees = {r["subject_id"]: r for r in rows if r["table_name"] == "raw.employees"}
-    assert employees["E-AUTHOR"]["columns_to_clear"] == "email,phone,gender,teacher_number,role"
+    assert employees["E-AUTHOR"]["columns_to_clear"] == (
+        "email,phone,gender,teacher_number,role,_extra")
     assert employees["E-PLAIN"]["columns_to_clear"] == (
-        "email,phone,gender,teacher_number,role,forename,surname")
+        "email,phone,gender,teacher_number,role,_extra,forename,surname")
     reports = [r for r in rows if r["table_name"] == "raw.reports"]
     assert [(r["subject_id"], r["key_column"], r["rekey_column"]) for r in reports] == [
         ("E-AUTHOR", "author_employee_id", "author_employee_id")]
+
+
+def test_a_row_two_due_subjects_reach_is_planned_once_under_the_first_step(con):
+    """Contact C-1 is due under the contacts rule and its pupil P-DUE under a pupil rule: both
+    rules delete the contact row (contacts step 1, pupil step 6). It is planned once, under
+    the step that runs first (EXECUTION_ORDER: step, then rule), and the pupil's step 6, left
+    with no row, is not planned. The quarantined row naming both is counted once too."""
+    con.execute("""
+        insert into raw.quarantine (load_id, file_name, rule, organisation_id, raw_values,
+                                    quarantined_at)
+        values ('L1', 'pupil_contacts.csv', 'bad_priority', 'O1',
+                '{"contact_id": "C-1", "pupil_id": "P-DUE", "priority": "x"}',
+                timestamp '2024-01-01 00:00')
+    """)
+    rows = plan_rows(con, """
+        ('O1', 'pupil', 'P-DUE', 'left_pupils_2_academic_years', 'due', true, '2025-09-01'),
+        ('O1', 'pupil_contact', 'C-1', 'contacts_6m_after_removal', 'due', true, '2024-02-29')
+    """)
+    by_step = {(r["rule_id"], r["table_name"]): r["row_count"] for r in rows}
+    assert by_step[("contacts_6m_after_removal", "raw.pupil_contacts")] == 1
+    assert ("left_pupils_2_academic_years", "raw.pupil_contacts") not in by_step
+    # quarantine: the contact's step 2 runs before the pupil's step 7 and takes the shared row
+    assert by_step[("contacts_6m_after_removal", "raw.quarantine")] == 1
+    assert by_step[("left_pupils_2_academic_years", "raw.quarantine")] == 1  # its own row
+    total = sum(r["row_count"] for r in rows if r["action"] == "delete")
+    deletable = con.execute("""
+        select (select count(*) from raw.pupil_contacts
+                where organisation_id = 'O1' and (contact_id = 'C-1' or pupil_id = 'P-DUE'))
+             + (select count(*) from raw.quarantine where organisation_id = 'O1' and (
+                    trim(json_extract_string(raw_values, '$.pupil_id')) = 'P-DUE'
+                    or trim(json_extract_string(raw_values, '$.contact_id')) = 'C-1'))
+    """).fetchone()[0]
+    assert total == deletable  # every row the deletes reach, each once
+
+
+def test_planning_materializes_the_due_subjects_when_given_the_connection(con):
+    """The dbt model passes its session: the statuses (a chain of views there) are read once."""
+    tables = {name: con.table(name) for name in (
+        "raw.pupils", "raw.pupil_contacts", "raw.attendance_sessions", "raw.assessments",
+        "raw.sen_records", "raw.reports", "raw.employees", "raw.correspondence",
+        "raw.setup_imports", "raw.quarantine")}
+    actions = con.read_csv(str(ACTIONS_CSV), all_varchar=True).project(
+        "* replace (cast(step as integer) as step)")
+    status_rows = ("('O1', 'pupil', 'P-DUE', 'left_pupils_2_academic_years', 'due', true, "
+                   "'2025-09-01')")
+    with_con = build_retention_plan(statuses(con, status_rows), actions, tables, AS_OF,
+                                    con=con).to_dicts()
+    without = build_retention_plan(statuses(con, status_rows), actions, tables, AS_OF).to_dicts()
+    assert with_con == without and with_con
+    assert con.execute("select count(*) from tt_plan_due").fetchone()[0] == 1
 
 
 def test_json_member_keys_read_the_quarantined_raw_values():

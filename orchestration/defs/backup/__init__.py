@@ -1,1 +1,2 @@
-"""Nightly backup: a consistent snapshot of the warehouse, then backups past 90 days pruned."""
+"""Nightly backup: a consistent snapshot of the warehouse, then backups past the policy's
+backup period (seeds/policy/retention_general_clauses.csv) pruned."""

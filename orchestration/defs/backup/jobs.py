@@ -1,4 +1,4 @@
-"""``nightly_backup``: snapshot the warehouse, then prune backups past the 90-day period."""
+"""``nightly_backup``: snapshot the warehouse, then prune backups past the backup period."""
 
 import dagster as dg
 
@@ -9,7 +9,7 @@ from orchestration.defs.backup.ops import prune_backups, snapshot_warehouse
     name="nightly_backup",
     description="Snapshot the warehouse to the backup folder (env TINYTRACKER_BACKUP_DIR) "
                 "named for taken_on (ops.snapshot_warehouse.config.taken_on, empty = today), "
-                "then shred backups older than 90 days.",
+                "then shred backups older than the policy's backup period.",
 )
 def nightly_backup():
     prune_backups(snapshot_warehouse())

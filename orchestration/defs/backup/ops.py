@@ -30,14 +30,17 @@ def snapshot_warehouse(context: dg.OpExecutionContext, config: BackupConfig,
 
 @dg.op(
     out=dg.Out(dg.Nothing),
-    description="Shred and delete backups older than 90 days (the policy's backup period). "
-                "Runs only after a successful snapshot; touches the backup folder only.",
+    description="Shred and delete backups older than the policy's backup period (seeds/policy/"
+                "retention_general_clauses.csv, backups_kept_90_days). Runs only after a "
+                "successful snapshot; touches the backup folder only.",
 )
 def prune_backups(context: dg.OpExecutionContext, taken_on: str) -> dg.Output:
     today = dt.date.fromisoformat(taken_on)
     directory = storage.backup_dir()
-    pruned = storage.prune(today, directory)
+    with user_errors_as_failure():
+        keep_days = storage.backup_retention_days()
+    pruned = storage.prune(today, directory, keep_days=keep_days)
     kept = storage.list_backups(directory)
     for backup in pruned:
         context.log.info(f"pruned {backup.path} (taken {backup.taken_on})")
-    return dg.Output(None, metadata=prune_metadata(today, pruned, kept, directory))
+    return dg.Output(None, metadata=prune_metadata(today, pruned, kept, directory, keep_days))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from orchestration.storage import BACKUP_RETENTION_DAYS, Backup
+from orchestration.storage import Backup, backup_retention_days
 
 
 def snapshot_metadata(backup: Backup) -> dict[str, object]:
@@ -17,11 +17,12 @@ def snapshot_metadata(backup: Backup) -> dict[str, object]:
 
 
 def prune_metadata(today: dt.date, pruned: list[Backup], kept: list[Backup],
-                   directory: Path) -> dict[str, object]:
+                   directory: Path, keep_days: int | None = None) -> dict[str, object]:
+    keep_days = backup_retention_days() if keep_days is None else keep_days
     return {
         "backup_dir": str(directory),
-        "keep_days": BACKUP_RETENTION_DAYS,
-        "pruned_before": (today - dt.timedelta(days=BACKUP_RETENTION_DAYS)).isoformat(),
+        "keep_days": keep_days,
+        "pruned_before": (today - dt.timedelta(days=keep_days)).isoformat(),
         "pruned": len(pruned),
         "pruned_dates": ", ".join(b.taken_on.isoformat() for b in pruned) or "none",
         "kept": len(kept),

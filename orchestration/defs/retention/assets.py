@@ -2,7 +2,9 @@
 
 It calls :func:`orchestration.retention.apply.run_retention`, which builds the retention
 models for the date itself, applies ``retention.retention_plan`` in one transaction, rebuilds
-everything derived and rewrites the warehouse file. The report the CLI prints is the
+everything derived and rewrites the warehouse file. An apply (dry_run false) for an as_of
+after today fails with the reason before anything runs; a dry run may simulate any date
+and leaves the ``retention`` schema as it is. The report the CLI prints is the
 materialization's ``report``; counts per rule and table are metadata.
 """
 
@@ -24,8 +26,10 @@ from orchestration.retention.apply import format_result, run_retention
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
     description="One retention run for as_of: a dry run (the default when launched by hand) "
-                "plans and logs; dry_run=false (the 02:00 schedule) deletes and anonymises what "
-                "retention_plan names, logs it in audit.retention_log and rewrites the file.",
+                "plans and logs, for any date, in schema retention_dry_run; dry_run=false (the "
+                "02:00 schedule) deletes and anonymises what retention_plan names (never a "
+                "subject under a standing hold), logs it in audit.retention_log and rewrites "
+                "the file. An apply refuses an as_of after today.",
 )
 def retention_run(context: dg.AssetExecutionContext,
                   config: RetentionRunConfig) -> dg.MaterializeResult:

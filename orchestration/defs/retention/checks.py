@@ -1,8 +1,10 @@
-"""``nothing_overdue_after_apply``: after an apply, no subject may still be due.
+"""``nothing_overdue_after_apply``: after an apply, nothing due by its as_of may remain due.
 
 Blocking: a failure fails the run, so a scheduled apply that missed anything shows red. It
-reads the as_of and dry_run of the latest ``retention_run`` materialization (the one this run
-just made) and queries ``retention.retention_status`` read-only, in the warehouse pool.
+judges the retention run of its own Dagster run: the as_of and dry_run of the
+``retention_run`` materialization recorded for this run id (not the latest on the instance,
+which another run may have made meanwhile), and queries ``retention.retention_status``
+read-only, in the warehouse pool.
 """
 
 import datetime as dt
@@ -16,14 +18,21 @@ from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
 from orchestration.defs.warehouse.resources import WarehouseResource
 
 
-def _latest_run(context: dg.AssetCheckExecutionContext) -> tuple[dt.date | None, bool | None]:
-    event = context.instance.get_latest_materialization_event(retention_run.key)
-    if event is None or event.asset_materialization is None:
-        return None, None
-    metadata = event.asset_materialization.metadata
-    if "as_of" not in metadata or "dry_run" not in metadata:
-        return None, None
-    return dt.date.fromisoformat(metadata["as_of"].value), bool(metadata["dry_run"].value)
+def retention_run_of(instance: dg.DagsterInstance,
+                     run_id: str) -> tuple[dt.date | None, bool | None]:
+    """as_of and dry_run of the ``retention_run`` materialized in Dagster run ``run_id``."""
+    records = instance.get_records_for_run(
+        run_id=run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, ascending=False
+    ).records
+    for record in records:
+        materialization = record.event_log_entry.asset_materialization
+        if materialization is None or materialization.asset_key != retention_run.key:
+            continue
+        metadata = materialization.metadata
+        if "as_of" in metadata and "dry_run" in metadata:
+            return (dt.date.fromisoformat(metadata["as_of"].value),
+                    bool(metadata["dry_run"].value))
+    return None, None
 
 
 @dg.asset_check(
@@ -31,13 +40,13 @@ def _latest_run(context: dg.AssetCheckExecutionContext) -> tuple[dt.date | None,
     name="nothing_overdue_after_apply",
     blocking=True,
     pool=WAREHOUSE_POOL,
-    description="After a non-dry retention run: no subject in retention.retention_status is "
-                "still 'due' with due_on before as_of (on_hold is fine). A dry run passes "
-                "with a note.",
+    description="After this run's non-dry retention run: no subject in "
+                "retention.retention_status is still 'due' with due_on on or before as_of "
+                "(on_hold is fine). A dry run passes with a note.",
 )
 def nothing_overdue_after_apply(context: dg.AssetCheckExecutionContext,
                                 warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    as_of, dry_run = _latest_run(context)
+    as_of, dry_run = retention_run_of(context.instance, context.run.run_id)
     with user_errors_as_failure():
         if as_of is None or dry_run:
             verdict = check_after_apply(None, as_of, dry_run)

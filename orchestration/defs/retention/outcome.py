@@ -43,7 +43,12 @@ def retention_metadata(result: RunResult) -> dict[str, object]:
         "physically_erased": result.physically_erased,
     }
     if not result.dry_run and result.steps:
+        metadata["actioned_on"] = result.actioned_on.isoformat()
         metadata["backups_clear_on"] = result.backups_clear_on.isoformat()
+    if result.skipped_on_hold:
+        metadata["skipped_on_hold"] = result.skipped_on_hold
+    if result.finished_earlier_runs:
+        metadata["finished_earlier_runs"] = result.finished_earlier_runs
     for step in result.steps:
         metadata[f"rows.{step.rule_id}.{step.table_name}"] = step.rows
     return metadata
@@ -59,12 +64,17 @@ class AfterApplyCheck:
 
 
 def count_overdue(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, int]:
-    """Subjects per rule still ``due`` (not actioned, not on hold) with due_on before as_of."""
+    """Subjects per rule still ``due`` (not actioned, not on hold) with due_on on or before as_of.
+
+    No grace day: an apply for as_of acts on everything due by as_of, so whatever is left
+    was missed (the 1-day grace belongs to the dbt test overdue_personal_data, which judges a
+    build, not a run).
+    """
     rows = con.execute(
         f"""
         select rule_id, count(distinct (organisation_id, subject_kind, subject_id))
         from {STATUS_RELATION}
-        where status = 'due' and due_on < ?
+        where status = 'due' and due_on <= ?
         group by rule_id
         order by rule_id
         """,
@@ -80,15 +90,25 @@ def count_on_hold(con: duckdb.DuckDBPyConnection) -> int:
     ).fetchone()[0])
 
 
+def status_as_of(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
+    """The evaluation date(s) retention_status is built for (one, normally)."""
+    return [row[0] for row in con.execute(
+        f"select distinct as_of from {STATUS_RELATION} order by 1").fetchall()]
+
+
 def check_after_apply(con: duckdb.DuckDBPyConnection | None, as_of: dt.date | None,
                       dry_run: bool | None) -> AfterApplyCheck:
-    """Pass unless an apply left a subject ``due`` with due_on before its as_of.
+    """Pass unless the apply for ``as_of`` left a subject ``due`` with due_on <= as_of.
 
-    A dry run changes nothing, so due subjects are expected: it passes with a note. Subjects
-    ``on_hold`` are kept lawfully (a legal hold) and never fail the check.
+    ``as_of``/``dry_run`` are those of the retention run made in the same Dagster run (None
+    when that run made none). A dry run changes nothing, so due subjects are expected: it
+    passes with a note. Subjects ``on_hold`` are kept lawfully (a legal hold) and never fail
+    the check. Statuses built for another date cannot judge the run: that fails too.
     """
     if as_of is None or dry_run is None:
-        return AfterApplyCheck(True, "no retention run has been recorded yet: nothing to check")
+        return AfterApplyCheck(
+            True, "this Dagster run made no retention run (the check judges the retention run "
+                  "of its own run): nothing to check")
     if dry_run:
         return AfterApplyCheck(
             True,
@@ -97,6 +117,15 @@ def check_after_apply(con: duckdb.DuckDBPyConnection | None, as_of: dt.date | No
             {"as_of": as_of.isoformat(), "dry_run": True},
         )
     assert con is not None, "an apply is checked against the warehouse"
+    built_for = status_as_of(con)
+    if built_for and built_for != [as_of]:
+        return AfterApplyCheck(
+            False,
+            f"{STATUS_RELATION} is built for {', '.join(map(str, built_for))}, not for the "
+            f"apply's as_of {as_of}, so it cannot show what the apply left: rebuild it "
+            f"(tinytracker build --as-of {as_of}) and run retention_apply again.",
+            {"as_of": as_of.isoformat(), "dry_run": False},
+        )
     overdue = count_overdue(con, as_of)
     metadata: dict[str, object] = {
         "as_of": as_of.isoformat(),
@@ -110,11 +139,12 @@ def check_after_apply(con: duckdb.DuckDBPyConnection | None, as_of: dt.date | No
         return AfterApplyCheck(
             False,
             f"after the apply for {as_of}, {sum(overdue.values())} subject(s) are still due "
-            f"with due_on before {as_of}: {listing}. Compare retention.retention_plan with "
-            "audit.retention_log for the run, fix, and run retention_apply again.",
+            f"with due_on on or before {as_of}: {listing}. Compare retention.retention_plan "
+            "with audit.retention_log for the run, fix, and run retention_apply again.",
             metadata,
         )
     return AfterApplyCheck(
-        True, f"nothing is due before {as_of} after the apply (on_hold subjects are kept)",
+        True, f"nothing due on or before {as_of} is left after the apply (on_hold subjects "
+              "are kept)",
         metadata,
     )
