@@ -11,6 +11,12 @@ surrogate and token rules as our apply; only the shape of the work differs (one 
 transaction, every table scanned per subject: the warehouse has no index on a pupil id, and
 an eraser cannot add one to every table it visits).
 
+With ``--granularity row`` each table step is done the way request-at-a-time tools built on a
+generic SQL connector do it (Fides' SQL connector, for one: a retrieval query per table for the
+subject's rows, then one UPDATE per retrieved row, addressed by that row's primary key): one
+query for the subject's rows' keys, then one statement per row. The default (``table``) does
+one set-based statement per table and subject, the kindest shape an eraser can have.
+
 With ``--layout by-day`` the attendance marks are first rewritten in date order (not timed):
 the layout a warehouse grown by daily extracts has, where one pupil's marks are spread over
 every row group. The default keeps the layout of one big extract loaded at once (clustered by
@@ -37,10 +43,18 @@ from pathlib import Path
 
 import duckdb
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from orchestration.contract import LANDING_FILES  # noqa: E402
+
 SECRET_ENV = "TINYTRACKER_SECRET"
 PLAN = "retention.retention_plan"
 ACTIONS = "retention.retention_actions"
 ANONYMISED_TABLES = {"raw.pupils", "raw.employees"}
+# How a row-at-a-time eraser addresses one row: the landing contract's key of each raw table,
+# and for the quarantine (no natural key) the load, file, line and rule that identify a row.
+ROW_KEYS = {f"raw.{landing.name}": landing.key for landing in LANDING_FILES} | {
+    "raw.quarantine": ("load_id", "file_name", "line_number", "rule"),
+}
 
 
 def key_sql(key_column: str) -> str:
@@ -51,9 +65,28 @@ def key_sql(key_column: str) -> str:
     return key_column
 
 
+def _statement_per_row(con: duckdb.DuckDBPyConnection, table: str, where: str,
+                       subject_parameters: list[object], statement: str,
+                       parameters: list[object]) -> None:
+    """Find the subject's rows' keys, then run ``statement`` once per row, keyed by them.
+
+    ``statement`` is ``delete from TABLE`` or ``update TABLE set ...`` without a where clause.
+    """
+    key = ROW_KEYS[table]
+    rows = con.execute(f"select {', '.join(key)} from {table} where {where}",
+                       subject_parameters).fetchall()
+    by_key = " and ".join(f"{column} = ?" for column in key)
+    for row in rows:
+        con.execute(f"{statement} where {by_key}", [*parameters, *row])
+
+
 def erase_subject(con: duckdb.DuckDBPyConnection, subject: tuple[str, str, str, str],
-                  steps: list[tuple], as_of: dt.date, run_id: str) -> int:
-    """Erase one subject in its own transaction; returns the rows changed."""
+                  steps: list[tuple], as_of: dt.date, run_id: str,
+                  granularity: str = "table") -> int:
+    """Erase one subject in its own transaction; returns the rows changed.
+
+    ``granularity`` ``table``: one statement per table; ``row``: one statement per row.
+    """
     organisation_id, subject_kind, subject_id, rule_id = subject
     surrogate = str(uuid.uuid4())
     changed = 0
@@ -67,7 +100,12 @@ def erase_subject(con: duckdb.DuckDBPyConnection, subject: tuple[str, str, str, 
             if not found:
                 continue
             if operation == "delete":
-                con.execute(f"delete from {table} where {where}", [organisation_id, subject_id])
+                if granularity == "row":
+                    _statement_per_row(con, table, where, [organisation_id, subject_id],
+                                       f"delete from {table}", [])
+                else:
+                    con.execute(f"delete from {table} where {where}",
+                                [organisation_id, subject_id])
                 changed += found
                 continue
             anonymised = True
@@ -88,8 +126,12 @@ def erase_subject(con: duckdb.DuckDBPyConnection, subject: tuple[str, str, str, 
             if table in ANONYMISED_TABLES:
                 assignments += ["anonymised_on = ?", "anonymised_by_rule_id = ?"]
                 parameters += [as_of, rule_id]
-            con.execute(f"update {table} set {', '.join(assignments)} where {where}",
-                        [*parameters, organisation_id, subject_id])
+            if granularity == "row":
+                _statement_per_row(con, table, where, [organisation_id, subject_id],
+                                   f"update {table} set {', '.join(assignments)}", parameters)
+            else:
+                con.execute(f"update {table} set {', '.join(assignments)} where {where}",
+                            [*parameters, organisation_id, subject_id])
             changed += found
         # the list never leads to an anonymised record (only a kept-name author's map is
         # kept); a deleted subject gets a random id nothing kept carries
@@ -122,7 +164,7 @@ def cluster_by_day(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def run_eraser(db: Path, sample: int, secret: str, seed: int = 7,
-               layout: str = "as-loaded") -> dict[str, object]:
+               layout: str = "as-loaded", granularity: str = "table") -> dict[str, object]:
     """Erase ``sample`` due subjects one at a time; returns timings and the extrapolation."""
     con = duckdb.connect(str(db))
     try:
@@ -158,7 +200,8 @@ def run_eraser(db: Path, sample: int, secret: str, seed: int = 7,
         rows = 0
         for subject in subjects:
             started = time.perf_counter()
-            rows += erase_subject(con, subject, steps_by_rule[subject[3]], as_of, run_id)
+            rows += erase_subject(con, subject, steps_by_rule[subject[3]], as_of, run_id,
+                                  granularity)
             elapsed = time.perf_counter() - started
             seconds.append(elapsed)
             by_kind.setdefault(subject[1], []).append(elapsed)
@@ -168,6 +211,7 @@ def run_eraser(db: Path, sample: int, secret: str, seed: int = 7,
     return {
         "run_id": run_id,
         "layout": layout,
+        "granularity": granularity,
         "as_of": as_of.isoformat() if as_of else None,
         "due_subjects": int(due or 0),
         "sample": len(seconds),
@@ -190,13 +234,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--layout", choices=("as-loaded", "by-day"), default="as-loaded",
                         help="attendance rows as loaded (default) or rewritten in date order")
+    parser.add_argument("--granularity", choices=("table", "row"), default="table",
+                        help="one statement per table and subject (default) or per row, "
+                             "addressed by its key, as generic SQL-connector erasers do")
     parser.add_argument("--json", type=Path, help="write the result here as JSON")
     args = parser.parse_args(argv)
     secret = os.environ.get(SECRET_ENV, "")
     if len(secret) < 16:
         print(f"per_subject: set {SECRET_ENV} (at least 16 characters)", file=sys.stderr)
         return 2
-    result = run_eraser(args.db, args.sample, secret, args.seed, args.layout)
+    result = run_eraser(args.db, args.sample, secret, args.seed, args.layout,
+                        args.granularity)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     print(json.dumps(result))

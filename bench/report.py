@@ -13,7 +13,8 @@ from pathlib import Path
 OUR_STAGES = ("generate", "load", "build", "plan", "apply", "publish")
 PIPELINE = ("load", "build", "plan", "apply", "publish")
 RETENTION = ("plan", "apply")
-ALL_STAGES = (*OUR_STAGES, "floor", "eraser", "eraser_by_day", "daily_load", "daily_build")
+ALL_STAGES = (*OUR_STAGES, "floor", "eraser", "eraser_by_day", "eraser_by_row", "daily_load",
+              "daily_build")
 STAGE_LABELS = {
     "generate": "generate (synthetic extract)",
     "load": "load (`tinytracker load`)",
@@ -24,6 +25,7 @@ STAGE_LABELS = {
     "floor": "floor: bench/floor.sql (status, plan, apply, rewrite)",
     "eraser": "per-subject eraser (sample only)",
     "eraser_by_day": "per-subject eraser, marks in date order (incl. the re-sort)",
+    "eraser_by_row": "per-subject eraser, one statement per row (sample only)",
     "daily_load": "daily: load one more school day",
     "daily_build": "daily: dbt build (incremental)",
 }
@@ -52,6 +54,7 @@ def ratios(size: dict) -> dict[str, float]:
     ours_per_subject = wall(size, "apply") / subjects
     eraser_per_subject = float(size["eraser"]["seconds_per_subject"])
     by_day_per_subject = float(size["eraser_by_day"]["seconds_per_subject"])
+    by_row_per_subject = float(size["eraser_by_row"]["seconds_per_subject"])
     daily_models = sum(size["daily"]["dbt"].get(m, 0.0) for m in
                        ("int_attendance_sessions_classified", "int_pupil_attendance_summarised"))
     full_models = sum(size["build_dbt"].get(m, 0.0) for m in
@@ -71,6 +74,11 @@ def ratios(size: dict) -> dict[str, float]:
         else 0.0,
         "eraser_by_day_extrapolated_seconds":
             float(size["eraser_by_day"]["extrapolated_seconds"]),
+        "eraser_by_row_seconds_per_subject": by_row_per_subject,
+        "eraser_by_row_vs_ours": by_row_per_subject / ours_per_subject if ours_per_subject
+        else 0.0,
+        "eraser_by_row_extrapolated_seconds":
+            float(size["eraser_by_row"]["extrapolated_seconds"]),
         "daily_vs_build": wall(size, "daily_build") / wall(size, "build"),
         "daily_models_vs_build_models": daily_models / full_models if full_models else 0.0,
         "daily_models_seconds": daily_models,
@@ -111,8 +119,13 @@ def sanity_failures(results: dict) -> list[str]:
                 f"{label}: the floor erased different subjects from our apply "
                 f"({size['floor'].get('subjects_only_ours')} only ours, "
                 f"{size['floor'].get('subjects_only_floor')} only the floor's)")
-        if size["eraser"]["sample"] <= 0:
-            failures.append(f"{label}: the per-subject eraser erased nobody")
+        for variant in ("eraser", "eraser_by_day", "eraser_by_row"):
+            if size[variant]["sample"] <= 0:
+                failures.append(f"{label}: the per-subject eraser ({variant}) erased nobody")
+        if size["eraser_by_row"]["rows_changed"] != size["eraser"]["rows_changed"]:
+            failures.append(f"{label}: the row-at-a-time eraser changed "
+                            f"{size['eraser_by_row']['rows_changed']} rows, the per-table one "
+                            f"{size['eraser']['rows_changed']}: they must do the same work")
         if size["daily"]["rows"] <= 0:
             failures.append(f"{label}: the daily extract has no rows")
     return failures
@@ -262,7 +275,12 @@ def markdown(results: dict, plot_name: str) -> str:
         "models, tests or marts.")
     add("- **eraser vs ours, per subject** = (eraser seconds per subject, mean over the "
         "sample) / (our apply wall time / subjects our apply actioned). The eraser is not "
-        "charged for a file rewrite or for refreshing derived tables; ours is.")
+        "charged for a file rewrite or for refreshing derived tables; ours is. Three erasers "
+        "do the same work on the same sample (bench/per_subject.py): one statement per table "
+        "and subject (the kindest shape a request-at-a-time eraser can have), the same on "
+        "marks stored in date order, and one statement per row, each row addressed by its "
+        "key after one lookup per table, which is how erasers built on a generic SQL "
+        "connector work (Fides' SQL connector issues one UPDATE per retrieved row).")
     add("- **daily vs full** = daily `dbt build` after loading one more school day / the "
         "first full `dbt build`; and the same for the two incremental attendance models' own "
         "execution time (dbt's run_results.json).")
@@ -286,6 +304,11 @@ def markdown(results: dict, plot_name: str) -> str:
          lambda q: f"{q['eraser_by_day_vs_ours']:,.0f}x"),
         ("eraser in date order, extrapolated",
          lambda q: _fmt_s(q["eraser_by_day_extrapolated_seconds"])),
+        ("eraser, one statement per row, seconds per subject",
+         lambda q: f"{q['eraser_by_row_seconds_per_subject'] * 1e3:.2f} ms"),
+        ("eraser per row / ours, per subject", lambda q: f"{q['eraser_by_row_vs_ours']:,.0f}x"),
+        ("eraser per row, extrapolated",
+         lambda q: _fmt_s(q["eraser_by_row_extrapolated_seconds"])),
         ("daily dbt build / full dbt build", lambda q: f"{q['daily_vs_build'] * 100:.0f}%"),
         ("daily / full, the two attendance models only",
          lambda q: f"{q['daily_models_vs_build_models'] * 100:.1f}% "
@@ -315,7 +338,12 @@ def markdown(results: dict, plot_name: str) -> str:
         f"{r['pipeline_vs_floor']:.2f}x ({_fmt_s(r['pipeline_seconds'])} vs "
         f"{_fmt_s(r['floor_pipeline_seconds'])}); retention alone {r['retention_vs_floor']:.1f}x | "
         f"{_met(r['pipeline_vs_floor'] <= TARGET_RATIO_PIPELINE)} |")
-    add(f"| per-subject eraser at least {TARGET_ERASER_RATIO:,.0f}x slower per subject | "
+    add(f"| per-subject eraser at least {TARGET_ERASER_RATIO:,.0f}x slower per subject: "
+        "one statement per row (generic SQL-connector erasers) | "
+        f"{r['eraser_by_row_vs_ours']:,.0f}x ({r['eraser_by_row_seconds_per_subject'] * 1e3:.2f}"
+        f" ms vs {r['ours_seconds_per_subject'] * 1e3:.3f} ms) | "
+        f"{_met(r['eraser_by_row_vs_ours'] >= TARGET_ERASER_RATIO)} |")
+    add(f"| the same, against the kindest eraser (one statement per table and subject) | "
         f"{r['eraser_vs_ours']:,.0f}x ({r['eraser_seconds_per_subject'] * 1e3:.2f} ms vs "
         f"{r['ours_seconds_per_subject'] * 1e3:.3f} ms) | "
         f"{_met(r['eraser_vs_ours'] >= TARGET_ERASER_RATIO)} |")

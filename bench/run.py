@@ -19,7 +19,7 @@ bench/measure.py):
 7. floor      bench/floor.py on a copy of the warehouse taken right after the load
 8. eraser     bench/per_subject.py on a copy taken right after the plan stage; again
               (eraser_by_day) with the marks rewritten in date order first, the layout daily
-              loads leave
+              loads leave; and (eraser_by_row) one statement per row, addressed by its key
 9. daily      one more school day of marks (bench/daily.py): ``tinytracker load`` then the
               same ``dbt build`` as stage 3, against the warehouse the stages above left
 
@@ -195,6 +195,8 @@ def bench_size(pupils: int, out: Path, as_of: dt.date, sample: int, seed: int,
     # the per-subject eraser, on the warehouse as planned: rows as loaded, then in date order
     by_day_copy = folder / "planned-by-day.duckdb"
     shutil.copyfile(planned_copy, by_day_copy)
+    by_row_copy = folder / "planned-by-row.duckdb"
+    shutil.copyfile(planned_copy, by_row_copy)
     eraser_json = folder / "eraser.json"
     stage("eraser", [sys.executable, str(BENCH_DIR / "per_subject.py"), str(planned_copy),
                      "--sample", str(sample), "--json", str(eraser_json)])
@@ -204,6 +206,11 @@ def bench_size(pupils: int, out: Path, as_of: dt.date, sample: int, seed: int,
                             "--sample", str(sample), "--layout", "by-day",
                             "--json", str(by_day_json)])
     eraser_by_day = json.loads(by_day_json.read_text())
+    by_row_json = folder / "eraser-by-row.json"
+    stage("eraser_by_row", [sys.executable, str(BENCH_DIR / "per_subject.py"), str(by_row_copy),
+                            "--sample", str(sample), "--granularity", "row",
+                            "--json", str(by_row_json)])
+    eraser_by_row = json.loads(by_row_json.read_text())
 
     # a daily extract: one more school day of marks, loaded and built incrementally
     daily_folder = folder / "daily"
@@ -220,7 +227,7 @@ def bench_size(pupils: int, out: Path, as_of: dt.date, sample: int, seed: int,
 
     size_bytes = {name: path.stat().st_size for name, path in
                   (("warehouse", db), ("loaded", loaded_copy))}
-    for copy in (loaded_copy, planned_copy, by_day_copy):  # big and no longer needed
+    for copy in (loaded_copy, planned_copy, by_day_copy, by_row_copy):  # big, done with
         copy.unlink(missing_ok=True)
     shutil.rmtree(folder / "extract", ignore_errors=True)
     result = {
@@ -237,6 +244,7 @@ def bench_size(pupils: int, out: Path, as_of: dt.date, sample: int, seed: int,
         "floor": floor,
         "eraser": eraser,
         "eraser_by_day": eraser_by_day,
+        "eraser_by_row": eraser_by_row,
         "build_nodes": build_nodes,
         "build_dbt": build_summary,
         "apply_dbt": apply_summary,

@@ -124,6 +124,21 @@ def test_floor_and_per_subject_eraser_erase_exactly_the_planned_subjects(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eraser.duckdb", "floor.duckdb"]
 
 
+def test_the_row_at_a_time_eraser_does_the_same_work_one_row_at_a_time(
+        synthetic_template: SyntheticTemplate, tmp_path: Path) -> None:
+    by_table_db, by_row_db = tmp_path / "by-table.duckdb", tmp_path / "by-row.duckdb"
+    shutil.copy(synthetic_template.db, by_table_db)
+    shutil.copy(synthetic_template.db, by_row_db)
+    sample = 60  # a mix of kinds: contacts, pupils (rows in every child table), employees
+    by_table = run_eraser(by_table_db, sample=sample, secret=TEST_SECRET)
+    by_row = run_eraser(by_row_db, sample=sample, secret=TEST_SECRET, granularity="row")
+
+    assert by_row["granularity"] == "row" and by_table["granularity"] == "table"
+    assert by_row["rows_changed"] == by_table["rows_changed"] > sample
+    assert set(read(by_row_db, TOKEN_SQL)) == set(read(by_table_db, TOKEN_SQL))
+    assert surviving_keys(by_row_db) == surviving_keys(by_table_db)
+
+
 def test_daily_extract_holds_only_the_next_school_day(tmp_path: Path) -> None:
     day, rows = write_daily_extract(tmp_path / "daily", pupils=70, organisations=7, years=1,
                                     seed=3)
