@@ -58,7 +58,10 @@ def dbt_build_command(as_of: dt.date | None, select: Sequence[str] | None = None
     if target_path is not None:
         command += ["--target-path", str(target_path)]
     if select:
-        command += ["--select", *select]
+        # A partial build tests what it built: dbt's default ("eager") also runs a test that
+        # reads a relation outside the selection, which may not exist yet (a marts test via a
+        # selected staging view) or lives in another schema (a dry run's own copy).
+        command += ["--select", *select, "--indirect-selection", "cautious"]
     if exclude:
         command += ["--exclude", *exclude]
     return command + list(extra_args)

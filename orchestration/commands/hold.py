@@ -16,8 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="place, list or release legal holds (held data is never purged or anonymised)",
         description=(
             "A legal hold keeps an organisation, a pupil (with the pupil's contacts) or an "
-            "employee out of every retention action while it stands; their due data shows as "
-            "on_hold. Takes effect at the next `tinytracker build`."
+            "employee out of every retention action while it stands; every retention status of "
+            "theirs shows as on_hold, due or not. Takes effect at the next `tinytracker build`."
         ),
     )
     actions = parser.add_subparsers(dest="hold_command", metavar="ACTION", required=True)

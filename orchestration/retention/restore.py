@@ -27,11 +27,9 @@ and checks must not count it as a new erasure.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
@@ -97,26 +95,26 @@ def _find_backup(taken_on: dt.date) -> storage.Backup:
     )
 
 
-def _carry_over_audit(con: duckdb.DuckDBPyConnection, current: Path) -> dict[str, int]:
-    con.execute("attach ? as replaced (read_only)", [str(current)])
-    try:
-        existing = {name for (name,) in con.execute(
-            "select table_name from duckdb_tables() "
-            "where database_name = 'replaced' and schema_name = 'audit'").fetchall()}
-        carried: dict[str, int] = {}
-        for table in APPEND_ONLY_AUDIT:
-            if table in existing:
-                carried[table] = _insert_missing(con, table, f"replaced.audit.{table}")
-        # a revocation or anonymisation request made after the snapshot must survive it
-        carried["organisations"] = carry_over_instructions(con, "replaced")
-        for table in CURRENT_STATE_AUDIT:
-            if table in existing:
-                con.execute(f"delete from audit.{table}")
-                carried[table] = con.execute(
-                    f"insert into audit.{table} select * from replaced.audit.{table}"
-                ).fetchone()[0]
-    finally:
-        con.execute("detach replaced")
+def _carry_over_audit(con: duckdb.DuckDBPyConnection, replaced: str) -> dict[str, int]:
+    """Copy the audit trail and the organisations' instructions from catalog ``replaced``
+    (the warehouse being replaced, on the same connection) into the restored one."""
+    existing = {name for (name,) in con.execute(
+        "select table_name from duckdb_tables() "
+        "where database_name = ? and schema_name = 'audit'", [replaced]).fetchall()}
+    if not existing:
+        return {}
+    carried: dict[str, int] = {}
+    for table in APPEND_ONLY_AUDIT:
+        if table in existing:
+            carried[table] = _insert_missing(con, table, f'"{replaced}".audit.{table}')
+    # a revocation or anonymisation request made after the snapshot must survive it
+    carried["organisations"] = carry_over_instructions(con, replaced)
+    for table in CURRENT_STATE_AUDIT:
+        if table in existing:
+            con.execute(f"delete from audit.{table}")
+            carried[table] = con.execute(
+                f'insert into audit.{table} select * from "{replaced}".audit.{table}'
+            ).fetchone()[0]
     return carried
 
 
@@ -218,52 +216,62 @@ def _record_kept_authors(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def restore(taken_on: dt.date, today: dt.date | None = None) -> RestoreResult:
-    """Replace the warehouse with the backup of ``taken_on`` and re-erase what was erased."""
+    """Replace the warehouse with the backup of ``taken_on`` and re-erase what was erased.
+
+    One connection holds the live warehouse's lock from before the audit trail is carried
+    over until the restored file is in its place: a hold placed or an extract loaded by
+    another process meanwhile waits (and then lands in the restored warehouse), never lands
+    in the file about to be replaced.
+    """
     backup = _find_backup(taken_on)
     db = warehouse.db_path()
     warehouse.secret()  # tokens need the key; fail before touching anything
     pending = db.with_name(db.name + ".restore")
-    for leftover in (pending, pending.with_name(pending.name + ".wal")):
-        if leftover.exists():
-            leftover.unlink()
-    shutil.copyfile(backup.path, pending)
     as_of = today or dt.date.today()
     result = apply.RunResult(run_id=str(uuid.uuid4()), as_of=as_of, dry_run=False)
-    con = duckdb.connect(str(pending), config=warehouse.duckdb_config())
-    try:
-        apply.ensure_run_tables(con)
-        carried: dict[str, int] = {}
-        if db.exists():
-            current = warehouse.connect(db)  # waits for, then holds off, other writers
-            current.close()
-            carried = _carry_over_audit(con, db)
-        for table, rows in _carry_over_ledger(con).items():
-            carried[table] = carried.get(table, 0) + rows
-        suppression.unlink_anonymised(con)  # rows carried over from an older ledger
-        warehouse.bind_secret(con)
-
-        def prepare() -> None:
-            _erased_subjects_found_again(con)
-            apply.steps_from_subjects(con, as_of)
-            result.steps += _replay_rows(
-                con, "raw.setup_imports",
-                suppression.setup_row_key("import_id", "row_number"), ("setup_import",))
-            result.steps += _replay_rows(
-                con, "raw.quarantine",
-                suppression.quarantine_row_key("load_id", "file_name", "line_number"),
-                suppression.PERSON_KINDS)
-
-        apply.apply_in_transaction(con, result, prepare, requested_by=REPLAY_REQUESTED_BY,
-                                   record_suppressions=False)
-        _record_kept_authors(con)
-        con.execute("checkpoint")
-    finally:
-        con.close()
-    old = db.with_name(db.name + ".old")
-    if db.exists():
-        os.link(db, old)
-    os.replace(pending, db)
-    if old.exists():
-        storage.cleanup_interrupted_rebuild(db)  # zero-fills the replaced file
+    with storage.holding_warehouse_lock(db) as con:
+        for leftover in (pending, pending.with_name(pending.name + ".wal")):
+            if leftover.exists():
+                leftover.unlink()
+        shutil.copyfile(backup.path, pending)
+        (replaced,) = con.execute("select current_database()").fetchone()
+        # the restored copy becomes the connection's default catalog: every statement below
+        # reads and writes it, and reads the replaced warehouse only by its catalog name
+        con.execute("attach ? as tt_restored", [str(pending)])
+        con.execute("use tt_restored")
+        try:
+            carried = _restore_into(con, replaced, as_of, result)
+        finally:
+            con.execute(f'use "{replaced}"')
+            con.execute("detach tt_restored")
+        storage.swap_in_locked(db, pending)
     apply.finish_physical_erasure(as_of, db)
     return RestoreResult(backup=backup, replay=result, carried_over=carried)
+
+
+def _restore_into(con: duckdb.DuckDBPyConnection, replaced: str, as_of: dt.date,
+                  result: apply.RunResult) -> dict[str, int]:
+    """Carry the audit trail over into the restored catalog (``con``'s default) and erase
+    again everyone on the suppression list; returns the rows carried over per table."""
+    apply.ensure_run_tables(con)
+    carried = _carry_over_audit(con, replaced)
+    for table, rows in _carry_over_ledger(con).items():
+        carried[table] = carried.get(table, 0) + rows
+    suppression.unlink_anonymised(con)  # rows carried over from an older ledger
+    warehouse.bind_secret(con)
+
+    def prepare() -> None:
+        _erased_subjects_found_again(con)
+        apply.steps_from_subjects(con, as_of)
+        result.steps += _replay_rows(
+            con, "raw.setup_imports",
+            suppression.setup_row_key("import_id", "row_number"), ("setup_import",))
+        result.steps += _replay_rows(
+            con, "raw.quarantine",
+            suppression.quarantine_row_key("load_id", "file_name", "line_number"),
+            suppression.PERSON_KINDS)
+
+    apply.apply_in_transaction(con, result, prepare, requested_by=REPLAY_REQUESTED_BY,
+                               record_suppressions=False)
+    _record_kept_authors(con)
+    return carried

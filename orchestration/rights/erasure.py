@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from orchestration import warehouse
+from orchestration import storage, warehouse
 from orchestration.errors import RefusedError, TinyTrackerError
 from orchestration.retention import apply
 from orchestration.rights import requests, suppression
@@ -287,11 +287,11 @@ def _erase_own_rows(con: duckdb.DuckDBPyConnection, subject: Subject, run: apply
     if record:
         suppression.record_rows(con, "rights_erased_setup_rows", "setup_import",
                                 suppression.setup_row_key("import_id", "row_number"),
-                                SETUP_ROWS_RULE, run.as_of, run.run_id)
+                                SETUP_ROWS_RULE, run.actioned_on, run.run_id)
         suppression.record_rows(con, "rights_erased_quarantine", subject.kind,
                                 suppression.quarantine_row_key("load_id", "file_name",
                                                                "line_number"),
-                                QUARANTINE_RULE, run.as_of, run.run_id)
+                                QUARANTINE_RULE, run.actioned_on, run.run_id)
 
 
 def _refused(con: duckdb.DuckDBPyConnection, request: requests.SubjectRequest | None,
@@ -432,7 +432,7 @@ def format_result(result: ErasureResult) -> str:
                      f"{result.request.due_on}, completed {result.request.completed_on})")
     lines.append("  the subject stays erased: later extracts' rows for them are dropped")
     lines.append(f"  backups still hold the erased data until {run.backups_clear_on} "
-                 "(90 days)")
+                 f"({storage.backup_retention_days()} days)")
     sar = (f"; `tinytracker sar {subject.label}` still lists them"
            if subject.kind in ("pupil", "employee") else "")
     if run.physically_erased and left:

@@ -132,7 +132,7 @@ def carry_over_instructions(con: duckdb.DuckDBPyConnection, source_catalog: str)
     wins (it is the latest instruction, from the CLI or an extract); of two request dates the
     earlier wins, as in the loader. Returns the organisations changed.
     """
-    if not source_catalog.isidentifier():
+    if '"' in source_catalog:
         raise ValueError(f"not a catalog name: {source_catalog!r}")
     return con.execute(
         f"""
@@ -141,7 +141,7 @@ def carry_over_instructions(con: duckdb.DuckDBPyConnection, source_catalog: str)
             anonymise_requested_on = least(
                 target.anonymise_requested_on, source.anonymise_requested_on
             )
-        from {source_catalog}.raw.organisations as source
+        from "{source_catalog}".raw.organisations as source
         where target.organisation_id = source.organisation_id
             and (
                 target.mis_permission is distinct from source.mis_permission

@@ -35,7 +35,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration import warehouse
+from orchestration import storage, warehouse
 from orchestration.errors import TinyTrackerError
 from orchestration.rights import requests
 from orchestration.rights.common import operator, relation_exists
@@ -253,8 +253,15 @@ NOT_INCLUDED: dict[str, str] = {
                               "person cannot be listed from the warehouse; the controller "
                               "traces them by the request ids it was given.",
     "audit.shares, audit.organisation_changes": "organisation-level records; name no person.",
-    "backups": "copies of the warehouse kept 90 days hold the data as it was on their date.",
+    "backups": "copies of the warehouse kept {backup_days} days hold the data as it was on "
+               "their date.",
 }
+
+
+def not_included() -> dict[str, str]:
+    """What the bundle leaves out and why, with the backup period the policy seed states."""
+    days = storage.backup_retention_days()
+    return {where: why.replace("{backup_days}", str(days)) for where, why in NOT_INCLUDED.items()}
 
 
 def _sections(con: duckdb.DuckDBPyConnection, subject: Subject) -> list[Section]:
@@ -336,7 +343,7 @@ def bundle(result: SarResult, not_built: Sequence[str], generated_at: dt.datetim
             for section in result.sections
         },
         "not_built": list(not_built),
-        "not_included": NOT_INCLUDED,
+        "not_included": not_included(),
         "matching_rules": {
             "setup_imports": "payload keys compared case-insensitively without spaces or "
                              "punctuation, with common variants (UPN, PupilId, Forename / "
@@ -359,7 +366,7 @@ def bundle(result: SarResult, not_built: Sequence[str], generated_at: dt.datetim
 _STATUS_WORDS = {
     "retained": "kept until then",
     "due": "due now: the next retention run acts on it",
-    "on_hold": "due, but kept while a legal hold stands",
+    "on_hold": "kept while a legal hold stands, whether or not it has fallen due",
     "actioned": "done",
 }
 _ITEM_WORDS = {
@@ -462,7 +469,7 @@ def render_html(data: dict, result: SarResult) -> str:
                      f"{_table(section.columns, shown) if shown else ''}</details>")
     parts += ["<h2>Not included, and why</h2><ul>"]
     parts += [f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
-              for k, v in NOT_INCLUDED.items()]
+              for k, v in not_included().items()]
     if data["not_built"]:
         parts.append("<li><b>not built yet</b>: " + html.escape(", ".join(data["not_built"]))
                      + " (run tinytracker build, then repeat the request)</li>")

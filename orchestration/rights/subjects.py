@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from orchestration import warehouse
+from orchestration import storage, warehouse
 from orchestration.errors import TinyTrackerError
 from orchestration.rights import identifiers
 from orchestration.rights.common import require_organisation
@@ -219,7 +219,7 @@ def erased_error(subject: Subject, held: StillHeld) -> UnknownSubjectError:
             "already_erased")
     return UnknownSubjectError(
         f"{erased}: the warehouse no longer holds data that identifies them (backups keep it "
-        "for 90 days after that date)",
+        f"for {storage.backup_retention_days()} days after that date)",
         "already_erased",
     )
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 
 from orchestration import storage
-from orchestration.retention import apply
+from orchestration.retention import apply, restore as restore_module
 from orchestration.retention.restore import restore
 
 AS_OF = dt.date(2025, 10, 1)
@@ -68,6 +70,32 @@ def test_restore_re_applies_erasures_made_after_the_snapshot(synthetic_warehouse
         ("restore_replay", "applied")]
     assert read(db, "select count(*) from audit.retention_runs where not is_dry_run "
                     "and outcome = 'applied' and requested_by <> 'restore_replay'") == [(1,)]
+
+
+def test_no_other_process_can_write_the_warehouse_while_a_restore_replaces_it(
+        synthetic_warehouse: Path, monkeypatch):
+    """A hold placed by another process in the middle of a restore must not land in the file
+    about to be replaced (and so be lost): the restore holds the warehouse's lock from the
+    carry-over of the audit trail until the restored file is in place."""
+    db = synthetic_warehouse
+    storage.snapshot(SNAPSHOT_DAY)
+    apply.run_retention(AS_OF, dry_run=False, build=False)
+    attempts: list[subprocess.CompletedProcess] = []
+    replay_step = restore_module._record_kept_authors
+
+    def another_writer_tries_meanwhile(con):
+        attempts.append(subprocess.run(
+            [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).execute("
+             "'create table if not exists audit.written_meanwhile (i int)')", str(db)],
+            capture_output=True, text=True, check=False))
+        return replay_step(con)
+
+    monkeypatch.setattr(restore_module, "_record_kept_authors", another_writer_tries_meanwhile)
+    restore(SNAPSHOT_DAY, today=AS_OF)
+    (attempt,) = attempts
+    assert attempt.returncode != 0 and "lock" in attempt.stderr.lower(), attempt.stderr
+    assert read(db, "select count(*) from duckdb_tables() "
+                    "where table_name = 'written_meanwhile'") == [(0,)]
 
 
 def test_restore_after_losing_the_warehouse_uses_the_erasure_ledger(synthetic_warehouse: Path):

@@ -23,7 +23,15 @@ def test_as_of_is_passed_to_dbt_as_the_as_of_var():
     assert command[command.index("--project-dir") + 1] == str(warehouse.PROJECT_DIR)
     assert command[command.index("--profiles-dir") + 1] == str(warehouse.PROJECT_DIR)
     assert json.loads(command[command.index("--vars") + 1]) == {"as_of": "2025-10-01"}
-    assert command[command.index("--select") + 1:] == ["+retention_plan"]
+    assert command[command.index("--select") + 1:] == [
+        "+retention_plan", "--indirect-selection", "cautious"]
+
+
+def test_a_selected_build_runs_only_the_tests_whose_relations_it_built():
+    """A test reading a relation outside the selection waits for the build that makes it."""
+    command = dbt_runner.dbt_build_command(None, ["path:models/staging"])
+    assert command[command.index("--indirect-selection") + 1] == "cautious"
+    assert "--indirect-selection" not in dbt_runner.dbt_build_command(None)
 
 
 def test_without_as_of_dbt_uses_its_default_of_today():

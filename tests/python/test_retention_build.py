@@ -429,7 +429,7 @@ def test_undocumented_rule_id_from_the_suppression_list_fails_the_build(built, t
         "'token-c-3', 'S-CONTACT-3', 'erasure_request_undocumented', date '2025-09-21', 'RUN-3')"
     )
     con.close()
-    assert run_dbt_build(FIRST_AS_OF, ["retention_status"]) == 1
+    assert run_dbt_build(FIRST_AS_OF, ["retention_status", "retention_rule_ids"]) == 1
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     failed = {r["unique_id"].split(".")[2] for r in results if r["status"] == "fail"}
     assert failed == {"relationships_retention_status_rule_id__rule_id__ref_retention_rule_ids_",

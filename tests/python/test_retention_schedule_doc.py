@@ -88,21 +88,32 @@ def test_policy_copies_match_the_shared_originals():
 
 def test_request_rule_ids_are_exactly_the_ids_the_erasure_code_writes():
     """The seed is how the rights code's ids become documented rule ids: the two must agree
-    on every (rule id, subject kind) pair, or retention_status fails its relationships test."""
+    on every (rule id, subject kind) pair, or retention_status fails its relationships test
+    and audit.retention_log names a step the DPO cannot look up."""
     from orchestration.rights import erasure
     from orchestration.rights.subjects import CLI_KINDS
 
     written = {(erasure.ERASURE_RULE, kind) for kind in CLI_KINDS.values()}
     written |= {(rule_id, kind) for kind, rule_id in erasure.RELATED_RULES.items()}
+    written |= {(erasure.SETUP_ROWS_RULE, "setup_import")}
+    written |= {(erasure.QUARANTINE_RULE, kind) for kind in CLI_KINDS.values()}
     documented = {(r["rule_id"], r["subject_kind"]) for r in seed("retention_request_rules")}
     assert documented == written
     assert {r["requested_by"] for r in seed("retention_request_rules")} == {erasure.REQUESTED_BY}
 
 
 def test_request_rules_take_the_action_of_their_kind_and_never_reuse_a_rule_id():
+    """A request does to a subject what the calendar rules do to that kind of subject. The
+    quarantined copies of a person's rows are deleted whatever the kind, as a scheduled
+    anonymisation deletes them (raw.quarantine keeps raw values, which cannot be re-keyed)."""
+    from orchestration.rights import erasure
+
     rules = seed("retention_rules")
     kind_actions = {(r["subject_kind"], r["action"]) for r in rules}
     for request in seed("retention_request_rules"):
+        if request["rule_id"] == erasure.QUARANTINE_RULE:
+            assert request["action"] == "delete"
+            continue
         assert (request["subject_kind"], request["action"]) in kind_actions, request["rule_id"]
     assert not {r["rule_id"] for r in seed("retention_request_rules")} & {
         r["rule_id"] for r in rules}

@@ -258,7 +258,7 @@ def test_request_anonymisation_then_a_real_apply_anonymises_the_pupils_for_good(
     bundle = tmp_path / "sar"
     assert main(["sar", "pupil", "--organisation", org, "--id", pupil,
                  "--out", str(bundle)]) == 0
-    assert "erased on 2025-10-01" in capsys.readouterr().out
+    assert f"erased on {retention_apply.action_date()}" in capsys.readouterr().out
     assert (bundle / "sar.json").read_text().count('"correspondence_id"') == 1
     assert read(wh, "select count(*) from raw.correspondence where organisation_id = ? "
                     "and subject_kind = 'pupil' and subject_id = ?", [org, pupil]) == [
