@@ -95,12 +95,18 @@ def run_dbt(as_of: str | dt.date | None = None, select: Sequence[str] | None = N
         warehouse.ensure_schema(con)
     finally:
         con.close()
-    env = {**os.environ, warehouse.DB_ENV: str(warehouse.db_path())}
+    db = warehouse.db_path().resolve()
+    # dbt opens the file by name from its own directory: the profile dbt hashes then names
+    # only the file, so the parse it saved for another warehouse of the same name (a copy,
+    # a restored file, the next test's) is reused instead of parsing the project again (a
+    # full parse is most of a small build's time). Project, profiles and target paths are
+    # passed absolute, so dbt finds them from any directory.
+    env = {**os.environ, warehouse.DB_ENV: db.name}
     if not DBT_EXECUTABLE.exists():
         raise TinyTrackerError(f"dbt not found at {DBT_EXECUTABLE}: run `make setup` first")
     completed = subprocess.run(
         dbt_build_command(as_of_date, select, command, exclude, extra_vars=extra_vars,
                           target_path=target_path, extra_args=extra_args),
-        env=env, cwd=warehouse.PROJECT_DIR, check=False,
+        env=env, cwd=db.parent, check=False,
     )
     return completed.returncode

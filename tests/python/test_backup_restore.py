@@ -79,7 +79,6 @@ def test_no_other_process_can_write_the_warehouse_while_a_restore_replaces_it(
     carry-over of the audit trail until the restored file is in place."""
     db = synthetic_warehouse
     storage.snapshot(SNAPSHOT_DAY)
-    apply.run_retention(AS_OF, dry_run=False, build=False)
     attempts: list[subprocess.CompletedProcess] = []
     replay_step = restore_module._record_kept_authors
 

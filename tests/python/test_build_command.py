@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 
@@ -63,13 +64,13 @@ def test_build_returns_dbt_exit_code_and_creates_sources_on_a_fresh_warehouse(tm
         returncode = 1
 
     def fake_run(command, env, cwd, check):
-        calls.append((command, env[warehouse.DB_ENV]))
+        calls.append((command, Path(cwd) / env[warehouse.DB_ENV]))
         return Completed()
 
     monkeypatch.setattr(dbt_runner.subprocess, "run", fake_run)
     assert dbt_runner.run_dbt_build("2025-10-01") == 1
-    (command, db_env), = calls
-    assert db_env == str(db)
+    (command, db_opened), = calls
+    assert db_opened == db.resolve()  # dbt opens this warehouse, by name from its folder
     con = warehouse.connect(db, read_only=True)
     tables = {row[0] for row in con.execute(
         "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
