@@ -8,6 +8,7 @@ the CLI and Dagster read (TINYTRACKER_DB, TINYTRACKER_SECRET, ...).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,11 @@ from orchestration.loader.run import load_extract
 
 SYNTHETIC_AS_OF = dt.date(2025, 10, 1)
 TEST_SECRET = "test-secret-0123456789abcdef"
+
+# dbt writes a debug log of every statement (each mart's SQL is tens of KB) beside every build:
+# about a second of a small build. Tests keep dbt's info-level file log, which says what ran
+# and what failed; a user's own builds keep dbt's default.
+os.environ.setdefault("DBT_LOG_LEVEL_FILE", "info")
 
 
 @dataclass(frozen=True)
