@@ -419,13 +419,12 @@ def markdown(results: dict, plot_name: str) -> str:
     add("")
     add(f"- **dbt has a fixed cost.** The full `dbt build` takes {_fmt_s(wall(smallest, 'build'))}"
         f" at {smallest['pupils']:,} pupils ({smallest['session_rows']:,} session rows), of which "
-        f"{smallest['build_dbt'].get('unit_test', 0):.0f} s of thread time are unit tests (on "
-        "fixture rows, the same at any size) and "
-        f"{smallest['build_dbt'].get('test', 0):.0f} s data tests, plus a few seconds to start "
+        f"{smallest['build_dbt'].get('test', 0):.0f} s of thread time are data tests and "
+        f"{smallest['build_dbt'].get('model', 0):.0f} s models (a production build leaves dbt's "
+        "unit tests, which run on fixture rows, to `make test`), plus a few seconds to start "
         "dbt and parse the project: no daily build can be much cheaper than that, whatever "
-        "the models do. It is why the daily build "
-        "stays far above 10% of the full one, and why the small sizes look so much slower than "
-        "the floor.")
+        "the models do. It is why the daily build stays far above 10% of the full one, and why "
+        "the small sizes look so much slower than the floor.")
     add(f"- **The incremental attendance models do their part.** At "
         f"{largest['pupils']:,} pupils a daily build spends {r['daily_models_seconds']:.1f} s in "
         f"the two attendance models against {r['full_models_seconds']:.1f} s in the full "
@@ -437,11 +436,13 @@ def markdown(results: dict, plot_name: str) -> str:
         "stg_attendance_sessions' grain test groups all "
         f"{largest['session_rows'] / 1e6:.0f} million marks on every build) and the models "
         "downstream that are rebuilt in full.")
-    add(f"- **Memory peaks in DuckDB hash aggregates.** The highest peak ({top:,.0f} MB, "
-        f"{stage}): at 100,000 pupils the grain tests and the load's duplicate check group "
-        "tens of millions of rows, and DuckDB's default memory_limit is 80% of RAM, so it "
-        "takes what it can. A memory_limit in the dbt profile and in the warehouse "
-        "connection makes those operators spill to disk instead.")
+    add(f"- **Memory is bounded by DuckDB's limit.** Every writer gives DuckDB a memory_limit "
+        "(2 GB unless env TINYTRACKER_MEMORY_LIMIT says otherwise: the dbt profile's `settings` "
+        "and `orchestration.warehouse.connect`), so the hash aggregates over tens of millions "
+        "of marks (grain tests, the load's duplicate check) spill to disk instead of taking "
+        f"80% of RAM. Our highest peak is {top:,.0f} MB ({stage}, whole process tree: DuckDB "
+        "plus Python, dbt and the CSV reader's buffers). The eraser that re-sorts the marks "
+        "by date is not ours and is not held to the target.")
     add("- **The physical-erasure rewrite copies everything.** `COPY FROM DATABASE` rewrites "
         "every table, derived ones included, so our apply pays for copying the "
         "attendance marks twice (raw and int_attendance_sessions_classified) where the floor, "
@@ -449,22 +450,18 @@ def markdown(results: dict, plot_name: str) -> str:
     add("")
     add("## Next steps (outside the benchmark's own files)")
     add("")
-    add("- Set DuckDB's `memory_limit` (with a temp directory) in the dbt profile's `settings` "
-        "and in `orchestration.warehouse.connect`: hash aggregates then spill instead of "
-        "holding 4 GB; the memory target depends on it.")
     add("- Loader: insert, rather than MERGE, the rows of organisations with nothing stored yet "
         "(a first load), and merge the rest in one statement under the memory limit instead of "
         "5-million-row batches that each scan the growing target.")
-    add("- `tinytracker retention apply` rebuilds the plan models with all their data and unit "
-        "tests even right after `retention plan` did so for the same as_of; a `dbt run` of "
-        "them (tests already passed) or skipping the rebuild when no load came in between "
-        "saves that time on every run.")
-    add("- Production builds need not run the unit tests (fixture data, best in CI), and the "
-        "stg_attendance_sessions grain test can be scoped to the latest load as "
-        "int_attendance_sessions_classified's is.")
-    add("- int_pupil_years_characterised and int_organisation_years_summarised can read "
-        "int_pupil_attendance_summarised's full_year rows (pupil-years; possible + not counted "
-        "sessions = marks) instead of scanning every mark on every build.")
+    add("- `tinytracker retention apply` rebuilds the plan models with their data tests before "
+        "it changes anything (the plan must match the statuses), even right after a `retention "
+        "plan` for the same as_of; the dry run builds into its own schema, so it cannot be "
+        "reused as it is. Building the real plan once and letting the dry run read it when no "
+        "load came in between would save that time on every scheduled run.")
+    add("- The stg_attendance_sessions grain test can be scoped to the latest load, as "
+        "int_attendance_sessions_classified's is; it is the slowest node of the daily build.")
+    add("- The rewrite could skip derived tables (intermediate, marts) and let the `dbt run` "
+        "that follows rebuild them into the new file, halving what it copies.")
     add("")
     add("## How to rerun")
     add("")
