@@ -61,8 +61,8 @@
     After a round every cell that was withheld at its start, and every cell it added, obeys
     C2 and C3, except that a rectangle may withhold a new key-stage total (only when a row
     has a single value, so the cell is that total) and added cells may make a new small
-    line: the next round treats those. Rounds are unrolled `max_rounds` times (default
-    var('suppression_rounds'), 4;
+    line: the next round treats those. Rounds are unrolled `max_rounds` times (by default
+    var('suppression_rounds'), which is 4;
     set-based SQL, no loops in the warehouse); the withheld set only grows and each round
     that is not a fixed point adds a cell, so every partition settles (on the synthetic
     trusts within two rounds). A partition still unsettled after the last round is withheld
