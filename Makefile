@@ -33,7 +33,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	@touch $@
 
 demo: setup  ## generate a synthetic trust, load it, build every model, show what happened
-	@bash orchestration/scripts/demo.sh
+	@bash tinytracker/cli/demo.sh
 
 test: setup  ## every check: pytest, dbt build on a synthetic extract, sqlfluff, Dagster validation
 	$(MAKE) --no-print-directory pytest
@@ -54,7 +54,10 @@ dbt-test: setup  ## dbt build (seeds, models, data tests, unit tests) on a fresh
 	$(TT) load $(TEST_DIR)/extract || [ $$? -eq 3 ]
 	$(BIN)/dbt build --profiles-dir . --target dev --target-path target/test
 
-lint: setup  ## sqlfluff lint every model against the throwaway `ci` target
+lint: setup  ## Python (ruff lint + format, import layers) and SQL (sqlfluff against the throwaway `ci` target)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/sqlfluff lint models tests --processes 2
 
 validate: setup  ## Dagster definitions load and validate (dbt parse first: dagster-dbt reads the manifest)

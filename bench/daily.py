@@ -21,9 +21,9 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.generator import DEFAULT_EXTRACT_DATE, GeneratorConfig, generate_extract
-from orchestration.generator.calendar import academic_year_calendar
-from orchestration.generator.config import academic_year_start
+from tinytracker.generator import DEFAULT_EXTRACT_DATE, GeneratorConfig, generate_extract
+from tinytracker.generator.calendar import academic_year_calendar
+from tinytracker.generator.config import academic_year_start
 
 ATTENDANCE_FILE = "attendance_sessions.csv"
 ORGANISATIONS_FILE = "organisations.csv"
@@ -39,8 +39,15 @@ def next_school_day(day: dt.date) -> dt.date:
     raise ValueError(f"no school day after {day}")
 
 
-def write_daily_extract(out: Path, *, pupils: int, organisations: int, years: int, seed: int,
-                        extract_date: dt.date = DEFAULT_EXTRACT_DATE) -> tuple[dt.date, int]:
+def write_daily_extract(
+    out: Path,
+    *,
+    pupils: int,
+    organisations: int,
+    years: int,
+    seed: int,
+    extract_date: dt.date = DEFAULT_EXTRACT_DATE,
+) -> tuple[dt.date, int]:
     """Write ``out/attendance_sessions.csv`` with the next school day's marks, and organisations.
 
     Returns the day and the number of rows written.
@@ -49,8 +56,16 @@ def write_daily_extract(out: Path, *, pupils: int, organisations: int, years: in
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as scratch:
         full = Path(scratch) / "extract"
-        generate_extract(GeneratorConfig(out=full, organisations=organisations, pupils=pupils,
-                                         years=years, seed=seed, extract_date=day))
+        generate_extract(
+            GeneratorConfig(
+                out=full,
+                organisations=organisations,
+                pupils=pupils,
+                years=years,
+                seed=seed,
+                extract_date=day,
+            )
+        )
         target = out / ATTENDANCE_FILE
         pending = target.with_name(target.name + ".partial")
         con = duckdb.connect(":memory:")
@@ -81,9 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
-    day, rows = write_daily_extract(args.out, pupils=args.pupils,
-                                    organisations=args.organisations, years=args.years,
-                                    seed=args.seed)
+    day, rows = write_daily_extract(
+        args.out,
+        pupils=args.pupils,
+        organisations=args.organisations,
+        years=args.years,
+        seed=args.seed,
+    )
     print(f"daily extract for {day}: {rows:,} attendance rows in {args.out}")
     return 0
 

@@ -5,7 +5,7 @@
 Works in place on ``WAREHOUSE`` (the harness hands it a copy of the warehouse taken right after
 the load). The suppression key comes from ``TINYTRACKER_SECRET``, as for the real apply, so the
 two write the same tokens for the same subjects and can be compared. The file swap mirrors
-``orchestration.storage.rebuild`` (new file, fsync, atomic rename, old inode zero-filled) but is
+``tinytracker.core.files.rebuild`` (new file, fsync, atomic rename, old inode zero-filled) but is
 written out here so the floor depends on nothing but DuckDB.
 """
 
@@ -69,10 +69,13 @@ def run_floor(db: Path, as_of: dt.date, secret: str) -> dict[str, object]:
         con.execute("set variable run_id = ?", [run_id])
         con.execute(script)
         timings["sql_seconds"] = round(time.perf_counter() - started, 3)
-        counts = dict(con.execute(
-            "select rule_id, count(*) from wh.audit.erasure_suppressions where run_id = ? "
-            "group by rule_id order by rule_id", [run_id]
-        ).fetchall())
+        counts = dict(
+            con.execute(
+                "select rule_id, count(*) from wh.audit.erasure_suppressions where run_id = ? "
+                "group by rule_id order by rule_id",
+                [run_id],
+            ).fetchall()
+        )
         con.execute("use memory")
         con.execute("detach wh")
     finally:
@@ -85,8 +88,12 @@ def run_floor(db: Path, as_of: dt.date, secret: str) -> dict[str, object]:
     _shred(old)
     timings["swap_seconds"] = round(time.perf_counter() - swap_started, 3)
     timings["total_seconds"] = round(time.perf_counter() - started, 3)
-    return {"run_id": run_id, "subjects_by_rule": counts,
-            "subjects": sum(counts.values()), **timings}
+    return {
+        "run_id": run_id,
+        "subjects_by_rule": counts,
+        "subjects": sum(counts.values()),
+        **timings,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

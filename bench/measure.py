@@ -61,8 +61,9 @@ def tree_rss(process: psutil.Process) -> int:
 
 def _machine_busy_seconds() -> float:
     times = psutil.cpu_times()
-    return sum(getattr(times, name, 0.0) for name in
-               ("user", "nice", "system", "irq", "softirq", "steal"))
+    return sum(
+        getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal")
+    )
 
 
 def _children_cpu_seconds() -> float:
@@ -70,17 +71,23 @@ def _children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_stage(name: str, command: Sequence[str], *, env: Mapping[str, str] | None = None,
-              cwd: Path | None = None, log: Path | None = None,
-              ok_returncodes: Sequence[int] = (0,),
-              poll_seconds: float = POLL_SECONDS) -> StageResult:
+def run_stage(
+    name: str,
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    log: Path | None = None,
+    ok_returncodes: Sequence[int] = (0,),
+    poll_seconds: float = POLL_SECONDS,
+) -> StageResult:
     """Run ``command`` to completion, polling its process tree; raise if it fails.
 
     stdout and stderr go to ``log`` (appended) so a long dbt run does not flood the
     terminal but stays inspectable. A return code outside ``ok_returncodes`` raises
     :class:`StageFailed` naming the log.
     """
-    handle = open(log, "ab") if log else subprocess.DEVNULL
+    handle = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     try:
         if log:
             handle.write(f"\n$ {' '.join(command)}\n".encode())
@@ -88,8 +95,13 @@ def run_stage(name: str, command: Sequence[str], *, env: Mapping[str, str] | Non
         busy_before = _machine_busy_seconds()
         cpu_before = _children_cpu_seconds()
         started = time.perf_counter()
-        child = subprocess.Popen(list(command), env=dict(env) if env is not None else None,
-                                 cwd=cwd, stdout=handle, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(
+            list(command),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
         watched = psutil.Process(child.pid)
         peak = 0
         while child.poll() is None:
@@ -102,9 +114,15 @@ def run_stage(name: str, command: Sequence[str], *, env: Mapping[str, str] | Non
         if log:
             handle.close()
     capacity = wall * (os.cpu_count() or 1)
-    result = StageResult(name, round(wall, 3), round(peak / MB, 1), child.returncode,
-                         str(log) if log else None, round(cpu, 2),
-                         round(min(1.0, others / capacity), 3) if capacity else 0.0)
+    result = StageResult(
+        name,
+        round(wall, 3),
+        round(peak / MB, 1),
+        child.returncode,
+        str(log) if log else None,
+        round(cpu, 2),
+        round(min(1.0, others / capacity), 3) if capacity else 0.0,
+    )
     if child.returncode not in ok_returncodes:
         raise StageFailed(result)
     return result
@@ -140,7 +158,7 @@ def machine() -> dict[str, object]:
             from importlib.metadata import version
 
             versions[package] = version(package)
-        except Exception:  # noqa: BLE001 - a missing package is reported as unknown
+        except Exception:
             versions[package] = "unknown"
     return {
         "cpu": cpu,

@@ -44,7 +44,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from orchestration.contract import LANDING_FILES  # noqa: E402
+from tinytracker.core.contract import LANDING_FILES
 
 SECRET_ENV = "TINYTRACKER_SECRET"
 PLAN = "retention.retention_plan"
@@ -65,24 +65,35 @@ def key_sql(key_column: str) -> str:
     return key_column
 
 
-def _statement_per_row(con: duckdb.DuckDBPyConnection, table: str, where: str,
-                       subject_parameters: list[object], statement: str,
-                       parameters: list[object]) -> None:
+def _statement_per_row(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    where: str,
+    subject_parameters: list[object],
+    statement: str,
+    parameters: list[object],
+) -> None:
     """Find the subject's rows' keys, then run ``statement`` once per row, keyed by them.
 
     ``statement`` is ``delete from TABLE`` or ``update TABLE set ...`` without a where clause.
     """
     key = ROW_KEYS[table]
-    rows = con.execute(f"select {', '.join(key)} from {table} where {where}",
-                       subject_parameters).fetchall()
+    rows = con.execute(
+        f"select {', '.join(key)} from {table} where {where}", subject_parameters
+    ).fetchall()
     by_key = " and ".join(f"{column} = ?" for column in key)
     for row in rows:
         con.execute(f"{statement} where {by_key}", [*parameters, *row])
 
 
-def erase_subject(con: duckdb.DuckDBPyConnection, subject: tuple[str, str, str, str],
-                  steps: list[tuple], as_of: dt.date, run_id: str,
-                  granularity: str = "table") -> int:
+def erase_subject(
+    con: duckdb.DuckDBPyConnection,
+    subject: tuple[str, str, str, str],
+    steps: list[tuple],
+    as_of: dt.date,
+    run_id: str,
+    granularity: str = "table",
+) -> int:
     """Erase one subject in its own transaction; returns the rows changed.
 
     ``granularity`` ``table``: one statement per table; ``row``: one statement per row.
@@ -95,17 +106,18 @@ def erase_subject(con: duckdb.DuckDBPyConnection, subject: tuple[str, str, str, 
     try:
         for table, key_column, operation, rekey_column, clear, clear_unless_author in steps:
             where = f"organisation_id = ? and {key_sql(key_column)} = ?"
-            found = con.execute(f"select count(*) from {table} where {where}",
-                                [organisation_id, subject_id]).fetchone()[0]
+            found = con.execute(
+                f"select count(*) from {table} where {where}", [organisation_id, subject_id]
+            ).fetchone()[0]
             if not found:
                 continue
             if operation == "delete":
                 if granularity == "row":
-                    _statement_per_row(con, table, where, [organisation_id, subject_id],
-                                       f"delete from {table}", [])
+                    _statement_per_row(
+                        con, table, where, [organisation_id, subject_id], f"delete from {table}", []
+                    )
                 else:
-                    con.execute(f"delete from {table} where {where}",
-                                [organisation_id, subject_id])
+                    con.execute(f"delete from {table} where {where}", [organisation_id, subject_id])
                 changed += found
                 continue
             anonymised = True
@@ -113,7 +125,8 @@ def erase_subject(con: duckdb.DuckDBPyConnection, subject: tuple[str, str, str, 
             if clear_unless_author:
                 is_author = con.execute(
                     "select count(*) from raw.reports where organisation_id = ? "
-                    "and author_employee_id = ?", [organisation_id, subject_id]
+                    "and author_employee_id = ?",
+                    [organisation_id, subject_id],
                 ).fetchone()[0]
                 kept_name = bool(is_author)
                 if not is_author:
@@ -127,20 +140,37 @@ def erase_subject(con: duckdb.DuckDBPyConnection, subject: tuple[str, str, str, 
                 assignments += ["anonymised_on = ?", "anonymised_by_rule_id = ?"]
                 parameters += [as_of, rule_id]
             if granularity == "row":
-                _statement_per_row(con, table, where, [organisation_id, subject_id],
-                                   f"update {table} set {', '.join(assignments)}", parameters)
+                _statement_per_row(
+                    con,
+                    table,
+                    where,
+                    [organisation_id, subject_id],
+                    f"update {table} set {', '.join(assignments)}",
+                    parameters,
+                )
             else:
-                con.execute(f"update {table} set {', '.join(assignments)} where {where}",
-                            [*parameters, organisation_id, subject_id])
+                con.execute(
+                    f"update {table} set {', '.join(assignments)} where {where}",
+                    [*parameters, organisation_id, subject_id],
+                )
             changed += found
         # the list never leads to an anonymised record (only a kept-name author's map is
         # kept); a deleted subject gets a random id nothing kept carries
-        listed = (str(uuid.uuid4()) if not anonymised else surrogate if kept_name else None)
+        listed = str(uuid.uuid4()) if not anonymised else surrogate if kept_name else None
         con.execute(
             "insert into audit.erasure_suppressions values (?, ?, sha256(getvariable('tt_secret')"
             " || '|' || ? || '|' || ? || '|' || ?), ?, ?, ?, ?)",
-            [subject_kind, organisation_id, subject_kind, organisation_id, subject_id,
-             listed, rule_id, as_of, run_id],
+            [
+                subject_kind,
+                organisation_id,
+                subject_kind,
+                organisation_id,
+                subject_id,
+                listed,
+                rule_id,
+                as_of,
+                run_id,
+            ],
         )
         con.execute(
             "update audit.legal_holds set subject_id = ? where organisation_id = ? "
@@ -156,15 +186,23 @@ def erase_subject(con: duckdb.DuckDBPyConnection, subject: tuple[str, str, str, 
 
 def cluster_by_day(con: duckdb.DuckDBPyConnection) -> None:
     """Rewrite raw.attendance_sessions in date order, as a year of daily loads would leave it."""
-    con.execute("create table raw.attendance_by_day as "
-                "select * from raw.attendance_sessions order by session_date, organisation_id")
+    con.execute(
+        "create table raw.attendance_by_day as "
+        "select * from raw.attendance_sessions order by session_date, organisation_id"
+    )
     con.execute("drop table raw.attendance_sessions")
     con.execute("alter table raw.attendance_by_day rename to attendance_sessions")
     con.execute("checkpoint")
 
 
-def run_eraser(db: Path, sample: int, secret: str, seed: int = 7,
-               layout: str = "as-loaded", granularity: str = "table") -> dict[str, object]:
+def run_eraser(
+    db: Path,
+    sample: int,
+    secret: str,
+    seed: int = 7,
+    layout: str = "as-loaded",
+    granularity: str = "table",
+) -> dict[str, object]:
     """Erase ``sample`` due subjects one at a time; returns timings and the extrapolation."""
     con = duckdb.connect(str(db))
     try:
@@ -200,8 +238,9 @@ def run_eraser(db: Path, sample: int, secret: str, seed: int = 7,
         rows = 0
         for subject in subjects:
             started = time.perf_counter()
-            rows += erase_subject(con, subject, steps_by_rule[subject[3]], as_of, run_id,
-                                  granularity)
+            rows += erase_subject(
+                con, subject, steps_by_rule[subject[3]], as_of, run_id, granularity
+            )
             elapsed = time.perf_counter() - started
             seconds.append(elapsed)
             by_kind.setdefault(subject[1], []).append(elapsed)
@@ -232,19 +271,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("db", type=Path, help="warehouse with retention.retention_plan built")
     parser.add_argument("--sample", type=int, default=200, help="subjects to erase (default 200)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--layout", choices=("as-loaded", "by-day"), default="as-loaded",
-                        help="attendance rows as loaded (default) or rewritten in date order")
-    parser.add_argument("--granularity", choices=("table", "row"), default="table",
-                        help="one statement per table and subject (default) or per row, "
-                             "addressed by its key, as generic SQL-connector erasers do")
+    parser.add_argument(
+        "--layout",
+        choices=("as-loaded", "by-day"),
+        default="as-loaded",
+        help="attendance rows as loaded (default) or rewritten in date order",
+    )
+    parser.add_argument(
+        "--granularity",
+        choices=("table", "row"),
+        default="table",
+        help="one statement per table and subject (default) or per row, "
+        "addressed by its key, as generic SQL-connector erasers do",
+    )
     parser.add_argument("--json", type=Path, help="write the result here as JSON")
     args = parser.parse_args(argv)
     secret = os.environ.get(SECRET_ENV, "")
     if len(secret) < 16:
         print(f"per_subject: set {SECRET_ENV} (at least 16 characters)", file=sys.stderr)
         return 2
-    result = run_eraser(args.db, args.sample, secret, args.seed, args.layout,
-                        args.granularity)
+    result = run_eraser(args.db, args.sample, secret, args.seed, args.layout, args.granularity)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     print(json.dumps(result))

@@ -11,7 +11,7 @@ bench/measure.py):
 
 1. generate   ``tinytracker generate`` (organisations = pupils / 2500, at least 7)
 2. load       ``tinytracker load`` (exit 3 is expected: ORG005's MIS permission is revoked)
-3. build      ``dbt build`` for as_of through orchestration.dbt_runner.run_dbt_build
+3. build      ``dbt build`` for as_of through tinytracker.core.dbt.run_dbt_build
 4. plan       ``tinytracker retention plan`` (dry run)
 5. apply      ``tinytracker retention apply`` (plan models, one-transaction apply, dbt run,
               publish, physical-erasure rewrite of the file)
@@ -53,8 +53,18 @@ from bench.measure import StageResult, machine, run_stage  # noqa: E402
 DEFAULT_SIZES = (10_000, 30_000, 100_000)
 DEFAULT_AS_OF = dt.date(2025, 10, 1)
 LOAD_OK = (0, 3)  # 3: an organisation's MIS permission is revoked (by design in the generator)
-RAW_TABLES = ("organisations", "pupils", "pupil_contacts", "attendance_sessions", "assessments",
-              "sen_records", "employees", "reports", "correspondence", "setup_imports")
+RAW_TABLES = (
+    "organisations",
+    "pupils",
+    "pupil_contacts",
+    "attendance_sessions",
+    "assessments",
+    "sen_records",
+    "employees",
+    "reports",
+    "correspondence",
+    "setup_imports",
+)
 
 
 def organisations_for(pupils: int) -> int:
@@ -106,8 +116,9 @@ def _node_seconds(target: Path, top: int = 12) -> list[tuple[str, float]]:
     if not path.exists():
         return []
     results = json.loads(path.read_text())["results"]
-    timed = sorted(((r["unique_id"], float(r["execution_time"])) for r in results),
-                   key=lambda item: -item[1])
+    timed = sorted(
+        ((r["unique_id"], float(r["execution_time"])) for r in results), key=lambda item: -item[1]
+    )
     return [(uid, round(seconds, 2)) for uid, seconds in timed[:top]]
 
 
@@ -128,8 +139,9 @@ def _dbt_summary(target: Path) -> dict[str, float]:
     return summary
 
 
-def bench_size(pupils: int, out: Path, as_of: dt.date, sample: int, seed: int,
-               log=print) -> dict[str, object]:
+def bench_size(
+    pupils: int, out: Path, as_of: dt.date, sample: int, seed: int, log=print
+) -> dict[str, object]:
     """Every stage for one size; returns the size's results (also written as JSON)."""
     folder = out / str(pupils)
     if folder.exists():
@@ -147,26 +159,45 @@ def bench_size(pupils: int, out: Path, as_of: dt.date, sample: int, seed: int,
     started = time.perf_counter()
 
     def stage(name: str, command: list[str], ok: tuple[int, ...] = (0,)) -> StageResult:
-        result = run_stage(name, command, env=env, cwd=PROJECT_DIR, log=logs,
-                           ok_returncodes=ok)
+        result = run_stage(name, command, env=env, cwd=PROJECT_DIR, log=logs, ok_returncodes=ok)
         stages[name] = result
-        log(f"  {pupils:>7,} {name:<12} {result.wall_seconds:8.1f} s  "
-            f"{result.peak_rss_mb:8.0f} MB peak")
+        log(
+            f"  {pupils:>7,} {name:<12} {result.wall_seconds:8.1f} s  "
+            f"{result.peak_rss_mb:8.0f} MB peak"
+        )
         return result
 
     as_of_text = as_of.isoformat()
-    stage("generate", [tt, "generate", "--out", str(folder / "extract"), "--pupils", str(pupils),
-                       "--organisations", str(organisations), "--years", "1",
-                       "--seed", str(seed), "--quiet"])
+    stage(
+        "generate",
+        [
+            tt,
+            "generate",
+            "--out",
+            str(folder / "extract"),
+            "--pupils",
+            str(pupils),
+            "--organisations",
+            str(organisations),
+            "--years",
+            "1",
+            "--seed",
+            str(seed),
+            "--quiet",
+        ],
+    )
     stage("load", [tt, "load", str(folder / "extract")], ok=LOAD_OK)
     loaded_copy = folder / "loaded.duckdb"
     _copy(db, loaded_copy)
-    counts = {table: _query(db, f"select count(*) from raw.{table}")[0][0]
-              for table in RAW_TABLES}
+    counts = {table: _query(db, f"select count(*) from raw.{table}")[0][0] for table in RAW_TABLES}
 
-    stage("build", _python(
-        "import sys; from orchestration.dbt_runner import run_dbt_build; "
-        f"sys.exit(run_dbt_build('{as_of_text}'))"))
+    stage(
+        "build",
+        _python(
+            "import sys; from tinytracker.core.dbt import run_dbt_build; "
+            f"sys.exit(run_dbt_build('{as_of_text}'))"
+        ),
+    )
     build_nodes = _node_seconds(target)
     build_summary = _dbt_summary(target)
     stage("plan", [tt, "retention", "plan", "--as-of", as_of_text])
@@ -175,17 +206,32 @@ def bench_size(pupils: int, out: Path, as_of: dt.date, sample: int, seed: int,
     stage("apply", [tt, "retention", "apply", "--as-of", as_of_text])
     apply_summary = _dbt_summary(target)
     stage("publish", [tt, "publish"])
-    run = _query(db, "select run_id, subjects_affected, rows_affected from audit.retention_runs "
-                     "where not is_dry_run order by started_at desc limit 1")
+    run = _query(
+        db,
+        "select run_id, subjects_affected, rows_affected from audit.retention_runs "
+        "where not is_dry_run order by started_at desc limit 1",
+    )
     run_id, subjects, rows_changed = run[0] if run else (None, 0, 0)
 
     # the floor, on the warehouse as loaded
     floor_json = folder / "floor.json"
-    stage("floor", [sys.executable, str(BENCH_DIR / "floor.py"), str(loaded_copy),
-                    "--as-of", as_of_text, "--json", str(floor_json)])
+    stage(
+        "floor",
+        [
+            sys.executable,
+            str(BENCH_DIR / "floor.py"),
+            str(loaded_copy),
+            "--as-of",
+            as_of_text,
+            "--json",
+            str(floor_json),
+        ],
+    )
     floor = json.loads(floor_json.read_text())
-    token_sql = ("select subject_kind, organisation_id, subject_token, rule_id "
-                 "from audit.erasure_suppressions where run_id = ?")
+    token_sql = (
+        "select subject_kind, organisation_id, subject_token, rule_id "
+        "from audit.erasure_suppressions where run_id = ?"
+    )
     ours = set(_query(db, token_sql, [run_id]))
     theirs = set(_query(loaded_copy, token_sql, [floor["run_id"]]))
     floor["same_subjects_as_ours"] = ours == theirs
@@ -198,35 +244,73 @@ def bench_size(pupils: int, out: Path, as_of: dt.date, sample: int, seed: int,
     by_row_copy = folder / "planned-by-row.duckdb"
     shutil.copyfile(planned_copy, by_row_copy)
     eraser_json = folder / "eraser.json"
-    stage("eraser", [sys.executable, str(BENCH_DIR / "per_subject.py"), str(planned_copy),
-                     "--sample", str(sample), "--json", str(eraser_json)])
+    stage(
+        "eraser",
+        [
+            sys.executable,
+            str(BENCH_DIR / "per_subject.py"),
+            str(planned_copy),
+            "--sample",
+            str(sample),
+            "--json",
+            str(eraser_json),
+        ],
+    )
     eraser = json.loads(eraser_json.read_text())
     by_day_json = folder / "eraser-by-day.json"
-    stage("eraser_by_day", [sys.executable, str(BENCH_DIR / "per_subject.py"), str(by_day_copy),
-                            "--sample", str(sample), "--layout", "by-day",
-                            "--json", str(by_day_json)])
+    stage(
+        "eraser_by_day",
+        [
+            sys.executable,
+            str(BENCH_DIR / "per_subject.py"),
+            str(by_day_copy),
+            "--sample",
+            str(sample),
+            "--layout",
+            "by-day",
+            "--json",
+            str(by_day_json),
+        ],
+    )
     eraser_by_day = json.loads(by_day_json.read_text())
     by_row_json = folder / "eraser-by-row.json"
-    stage("eraser_by_row", [sys.executable, str(BENCH_DIR / "per_subject.py"), str(by_row_copy),
-                            "--sample", str(sample), "--granularity", "row",
-                            "--json", str(by_row_json)])
+    stage(
+        "eraser_by_row",
+        [
+            sys.executable,
+            str(BENCH_DIR / "per_subject.py"),
+            str(by_row_copy),
+            "--sample",
+            str(sample),
+            "--granularity",
+            "row",
+            "--json",
+            str(by_row_json),
+        ],
+    )
     eraser_by_row = json.loads(by_row_json.read_text())
 
     # a daily extract: one more school day of marks, loaded and built incrementally
     daily_folder = folder / "daily"
     daily_started = time.perf_counter()
-    day, daily_rows = write_daily_extract(daily_folder, pupils=pupils,
-                                          organisations=organisations, years=1, seed=seed)
+    day, daily_rows = write_daily_extract(
+        daily_folder, pupils=pupils, organisations=organisations, years=1, seed=seed
+    )
     daily_prepare_seconds = round(time.perf_counter() - daily_started, 2)
     stage("daily_load", [tt, "load", str(daily_folder)], ok=LOAD_OK)
-    stage("daily_build", _python(
-        "import sys; from orchestration.dbt_runner import run_dbt_build; "
-        f"sys.exit(run_dbt_build('{as_of_text}'))"))
+    stage(
+        "daily_build",
+        _python(
+            "import sys; from tinytracker.core.dbt import run_dbt_build; "
+            f"sys.exit(run_dbt_build('{as_of_text}'))"
+        ),
+    )
     daily_summary = _dbt_summary(target)
     daily_nodes = _node_seconds(target)
 
-    size_bytes = {name: path.stat().st_size for name, path in
-                  (("warehouse", db), ("loaded", loaded_copy))}
+    size_bytes = {
+        name: path.stat().st_size for name, path in (("warehouse", db), ("loaded", loaded_copy))
+    }
     for copy in (loaded_copy, planned_copy, by_day_copy, by_row_copy):  # big, done with
         copy.unlink(missing_ok=True)
     shutil.rmtree(folder / "extract", ignore_errors=True)
@@ -248,9 +332,13 @@ def bench_size(pupils: int, out: Path, as_of: dt.date, sample: int, seed: int,
         "build_nodes": build_nodes,
         "build_dbt": build_summary,
         "apply_dbt": apply_summary,
-        "daily": {"day": day.isoformat(), "rows": daily_rows,
-                  "prepare_seconds": daily_prepare_seconds, "dbt": daily_summary,
-                  "nodes": daily_nodes},
+        "daily": {
+            "day": day.isoformat(),
+            "rows": daily_rows,
+            "prepare_seconds": daily_prepare_seconds,
+            "dbt": daily_summary,
+            "nodes": daily_nodes,
+        },
         "harness_seconds": round(time.perf_counter() - started, 1),
     }
     (folder / "results.json").write_text(json.dumps(result, indent=2))
@@ -260,22 +348,46 @@ def bench_size(pupils: int, out: Path, as_of: dt.date, sample: int, seed: int,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Benchmark the pipeline at trust scale beside the floor and a per-subject "
-                    "eraser (see the module docstring).")
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES),
-                        metavar="PUPILS", help="pupils per synthetic trust (default: 10000 "
-                                               "30000 100000)")
-    parser.add_argument("--out", type=Path, default=BENCH_DIR / "out",
-                        help="working folder, one sub-folder per size (default bench/out)")
-    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=DEFAULT_AS_OF,
-                        help=f"retention evaluation date (default {DEFAULT_AS_OF})")
-    parser.add_argument("--sample", type=int, default=200,
-                        help="subjects the per-subject eraser erases (default 200)")
+        "eraser (see the module docstring)."
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_SIZES),
+        metavar="PUPILS",
+        help="pupils per synthetic trust (default: 10000 30000 100000)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=BENCH_DIR / "out",
+        help="working folder, one sub-folder per size (default bench/out)",
+    )
+    parser.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        default=DEFAULT_AS_OF,
+        help=f"retention evaluation date (default {DEFAULT_AS_OF})",
+    )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=200,
+        help="subjects the per-subject eraser erases (default 200)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
-    parser.add_argument("--doc", action="store_true",
-                        help="write docs/benchmarks.md and docs/benchmarks.png (otherwise the "
-                             "report goes to OUT/benchmarks.md and OUT/benchmarks.png)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="rewrite the report from OUT/results.json without running anything")
+    parser.add_argument(
+        "--doc",
+        action="store_true",
+        help="write docs/benchmarks.md and docs/benchmarks.png (otherwise the "
+        "report goes to OUT/benchmarks.md and OUT/benchmarks.png)",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the report from OUT/results.json without running anything",
+    )
     args = parser.parse_args(argv)
     out = args.out.resolve()
     combined = out / "results.json"
@@ -283,18 +395,23 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(combined.read_text())
     else:
         out.mkdir(parents=True, exist_ok=True)
-        print(f"bench: sizes {', '.join(f'{s:,}' for s in args.sizes)} pupils, as_of "
-              f"{args.as_of}, into {out}")
-        print("bench: each size gets a throwaway TINYTRACKER_SECRET generated here (random, "
-              "never written to disk); its warehouse is synthetic")
-        results = {"machine": machine(), "as_of": args.as_of.isoformat(),
-                   "started_at": dt.datetime.now().isoformat(timespec="seconds"),
-                   "command": " ".join(["bench/run.py", *(argv if argv is not None
-                                                          else sys.argv[1:])]),
-                   "sizes": []}
+        print(
+            f"bench: sizes {', '.join(f'{s:,}' for s in args.sizes)} pupils, as_of "
+            f"{args.as_of}, into {out}"
+        )
+        print(
+            "bench: each size gets a throwaway TINYTRACKER_SECRET generated here (random, "
+            "never written to disk); its warehouse is synthetic"
+        )
+        results = {
+            "machine": machine(),
+            "as_of": args.as_of.isoformat(),
+            "started_at": dt.datetime.now().isoformat(timespec="seconds"),
+            "command": " ".join(["bench/run.py", *(argv if argv is not None else sys.argv[1:])]),
+            "sizes": [],
+        }
         for pupils in sorted(args.sizes):
-            results["sizes"].append(
-                bench_size(pupils, out, args.as_of, args.sample, args.seed))
+            results["sizes"].append(bench_size(pupils, out, args.as_of, args.sample, args.seed))
             combined.write_text(json.dumps(results, indent=2))
     doc_dir = PROJECT_DIR / "docs" if args.doc else out
     markdown, plot = report.write_report(results, doc_dir)

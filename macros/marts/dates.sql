@@ -66,7 +66,7 @@
 
 {#- Easter Sunday of the calendar year given by an integer expression, for 1990-2150 (null
     outside). The date is worked out at compile time with the anonymous Gregorian algorithm
-    (the one orchestration/generator/calendar.py uses) and emitted as a flat CASE: the same
+    (the one tinytracker/generator/calendar.py uses) and emitted as a flat CASE: the same
     SQL in every warehouse, and no deeply nested arithmetic for the warehouse or the linter
     to parse. -#}
 {% macro easter_sunday(year_expr, first_year=1990, last_year=2150) %}

@@ -12,12 +12,6 @@ organisations as (
 
 ),
 
-pupil_contacts as (
-
-    select * from {{ ref('stg_pupil_contacts') }}
-
-),
-
 rules as (
 
     select * from {{ ref('retention_rules') }}
@@ -25,9 +19,9 @@ rules as (
 
 ),
 
-active_holds as (
+hold_coverage as (
 
-    select * from {{ ref('retention_active_holds') }}
+    select * from {{ ref('retention_hold_coverage') }}
 
 ),
 
@@ -46,58 +40,15 @@ triggers as (
 
 ),
 
--- the pupil or employee a hold names: correspondence about a held pupil, about a contact of
--- a held pupil, or about a held employee is held with them (interp. legal_hold)
-held_people as (
-
-    select
-        organisation_id,
-        held_subject_kind as about_kind,
-        held_subject_id as about_id
-
-    from active_holds
-    where held_subject_kind in ('pupil', 'employee')
-
-    union all
-
-    select
-        active_holds.organisation_id,
-        'contact' as about_kind,
-        pupil_contacts.contact_id as about_id
-
-    from active_holds
-    inner join pupil_contacts
-        on
-            active_holds.organisation_id = pupil_contacts.organisation_id
-            and active_holds.held_subject_id = pupil_contacts.pupil_id
-    where active_holds.held_subject_kind = 'pupil'
-
-),
-
+-- every standing hold covering the subject (retention_hold_coverage says who a hold keeps)
 held_subjects as (
 
-    select
-        triggers.organisation_id,
-        triggers.subject_id
+    select distinct
+        organisation_id,
+        subject_id
 
-    from triggers
-    inner join active_holds
-        on
-            triggers.organisation_id = active_holds.organisation_id
-            and active_holds.held_subject_kind = 'organisation'
-
-    union
-
-    select
-        triggers.organisation_id,
-        triggers.subject_id
-
-    from triggers
-    inner join held_people
-        on
-            triggers.organisation_id = held_people.organisation_id
-            and triggers.about_kind = held_people.about_kind
-            and triggers.about_id = held_people.about_id
+    from hold_coverage
+    where subject_kind = 'correspondence'
 
 ),
 

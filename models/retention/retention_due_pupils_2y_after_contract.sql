@@ -19,9 +19,9 @@ rules as (
 
 ),
 
-active_holds as (
+hold_coverage as (
 
-    select * from {{ ref('retention_active_holds') }}
+    select * from {{ ref('retention_hold_coverage') }}
 
 ),
 
@@ -73,24 +73,15 @@ earliest_triggers as (
 
 ),
 
--- an organisation hold, or a hold on this pupil
+-- every standing hold covering the subject (retention_hold_coverage says who a hold keeps)
 held_subjects as (
 
     select distinct
-        triggers.organisation_id,
-        triggers.subject_id
+        organisation_id,
+        subject_id
 
-    from triggers
-    inner join active_holds
-        on
-            triggers.organisation_id = active_holds.organisation_id
-            and (
-                active_holds.held_subject_kind = 'organisation'
-                or (
-                    active_holds.held_subject_kind = 'pupil'
-                    and triggers.subject_id = active_holds.held_subject_id
-                )
-            )
+    from hold_coverage
+    where subject_kind = 'pupil'
 
 ),
 

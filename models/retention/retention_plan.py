@@ -1,6 +1,6 @@
-"""retention.retention_plan: the row-level work due on as_of (logic: orchestration.retention)."""
+"""retention.retention_plan: the row-level work due on as_of (logic: tinytracker.retention)."""
 
-from orchestration.retention.planning import build_retention_plan, parse_as_of
+from tinytracker.erasure.plan import build_retention_plan, parse_as_of
 
 
 def model(dbt, session):

@@ -27,11 +27,9 @@ renamed as (
         year_group,
         anonymised_by_rule_id,
         ---------- numbers
-        -- the birth cohort outlives date_of_birth: the retention run keeps it when anonymising
-        coalesce(
-            birth_academic_year,
-            {{ tinytracker.academic_year_start_year('date_of_birth') }}
-        ) as birth_academic_year,
+        -- the birth cohort outlives date_of_birth: recorded at landing, kept by anonymisation
+        -- (tinytracker/erasure/cohort.py derives it)
+        birth_academic_year,
         ---------- booleans
         fsm_eligible as is_fsm_eligible,
         coalesce({{ dbt.right('upn', 1) }} between 'A' and 'Z', false) as is_temporary_upn,

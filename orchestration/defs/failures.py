@@ -1,6 +1,6 @@
 """Turn the project's user-facing errors into a Dagster failure with a one-line message.
 
-A :class:`~orchestration.errors.TinyTrackerError` (bad input, a refused request, a locked
+A :class:`~tinytracker.core.errors.TinyTrackerError` (bad input, a refused request, a locked
 warehouse) fails the step with its message as the failure description, like the CLI prints it;
 anything else is a bug and keeps its traceback.
 """
@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from orchestration.errors import TinyTrackerError
+from tinytracker.core.errors import TinyTrackerError
 
 
 @contextmanager

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestration import warehouse
-from orchestration.dbt_runner import run_dbt_build
-from orchestration.generator import GeneratorConfig, generate_extract
-from orchestration.loader.run import load_extract
+from tinytracker.core import paths, secret
+from tinytracker.core.dbt import run_dbt_build
+from tinytracker.generator import GeneratorConfig, generate_extract
+from tinytracker.loading.run import load_extract
 
 SYNTHETIC_AS_OF = dt.date(2025, 10, 1)
 TEST_SECRET = "test-secret-0123456789abcdef"
@@ -39,8 +39,8 @@ class SyntheticTemplate:
 
 
 def point_environment_at(monkeypatch: pytest.MonkeyPatch, root: Path, db: Path) -> None:
-    monkeypatch.setenv(warehouse.DB_ENV, str(db))
-    monkeypatch.setenv(warehouse.SECRET_ENV, TEST_SECRET)
+    monkeypatch.setenv(paths.DB_ENV, str(db))
+    monkeypatch.setenv(secret.SECRET_ENV, TEST_SECRET)
     monkeypatch.setenv("DBT_TARGET_PATH", str(root / "target"))
     monkeypatch.setenv("DBT_LOG_PATH", str(root / "logs"))
     monkeypatch.setenv("TINYTRACKER_ANALYTICS_DB", str(db.parent / "analytics.duckdb"))
@@ -63,8 +63,9 @@ def synthetic_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Syn
 
 
 @pytest.fixture
-def synthetic_warehouse(synthetic_template: SyntheticTemplate, tmp_path: Path,
-                        monkeypatch: pytest.MonkeyPatch) -> Path:
+def synthetic_warehouse(
+    synthetic_template: SyntheticTemplate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """A private copy of the built synthetic warehouse, selected through the environment."""
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(synthetic_template.db, db)

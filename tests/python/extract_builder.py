@@ -18,59 +18,115 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.contract import FILES_BY_NAME
-from orchestration.upn import make_upn
-
+from tinytracker.core.contract import FILES_BY_NAME
+from tinytracker.core.upn import make_upn
 
 DEFAULTS: dict[str, dict[str, str]] = {
     "organisations": {
-        "organisation_id": "ORG1", "name": "Oak Primary", "organisation_type": "school",
-        "trust_id": "T1", "contract_start": "2020-09-01", "contract_end": "",
-        "anonymise_requested_on": "", "mis_permission": "granted", "share_with_trust": "false",
+        "organisation_id": "ORG1",
+        "name": "Oak Primary",
+        "organisation_type": "school",
+        "trust_id": "T1",
+        "contract_start": "2020-09-01",
+        "contract_end": "",
+        "anonymise_requested_on": "",
+        "mis_permission": "granted",
+        "share_with_trust": "false",
     },
     "pupils": {
-        "organisation_id": "ORG1", "pupil_id": "P1", "upn": "B801200005001", "forename": "Ada",
-        "surname": "Lovelace", "date_of_birth": "2015-05-01", "gender": "F",
-        "address": "1 High Street", "postcode": "AB1 2CD", "email": "", "phone": "",
-        "ethnicity": "WBRI", "first_language": "ENG", "fsm_eligible": "false",
-        "sen_provision": "N", "year_group": "4", "admission_date": "2019-09-01",
+        "organisation_id": "ORG1",
+        "pupil_id": "P1",
+        "upn": "B801200005001",
+        "forename": "Ada",
+        "surname": "Lovelace",
+        "date_of_birth": "2015-05-01",
+        "gender": "F",
+        "address": "1 High Street",
+        "postcode": "AB1 2CD",
+        "email": "",
+        "phone": "",
+        "ethnicity": "WBRI",
+        "first_language": "ENG",
+        "fsm_eligible": "false",
+        "sen_provision": "N",
+        "year_group": "4",
+        "admission_date": "2019-09-01",
         "leaving_date": "",
     },
     "pupil_contacts": {
-        "organisation_id": "ORG1", "contact_id": "C1", "pupil_id": "P1", "forename": "Mary",
-        "surname": "Lovelace", "relationship": "Mother", "email": "mary@example.org",
-        "phone": "", "address": "1 High Street", "priority": "1",
+        "organisation_id": "ORG1",
+        "contact_id": "C1",
+        "pupil_id": "P1",
+        "forename": "Mary",
+        "surname": "Lovelace",
+        "relationship": "Mother",
+        "email": "mary@example.org",
+        "phone": "",
+        "address": "1 High Street",
+        "priority": "1",
     },
     "attendance_sessions": {
-        "organisation_id": "ORG1", "pupil_id": "P1", "session_date": "2024-09-02",
-        "session": "AM", "mark": "/",
+        "organisation_id": "ORG1",
+        "pupil_id": "P1",
+        "session_date": "2024-09-02",
+        "session": "AM",
+        "mark": "/",
     },
     "assessments": {
-        "organisation_id": "ORG1", "pupil_id": "P1", "academic_year": "2024/25",
-        "assessment": "MTC", "result": "20", "assessed_on": "2025-06-10",
+        "organisation_id": "ORG1",
+        "pupil_id": "P1",
+        "academic_year": "2024/25",
+        "assessment": "MTC",
+        "result": "20",
+        "assessed_on": "2025-06-10",
     },
     "sen_records": {
-        "organisation_id": "ORG1", "pupil_id": "P1", "provision": "K", "primary_need": "SPLD",
-        "start_date": "2023-09-01", "end_date": "", "notes": "Reading support",
+        "organisation_id": "ORG1",
+        "pupil_id": "P1",
+        "provision": "K",
+        "primary_need": "SPLD",
+        "start_date": "2023-09-01",
+        "end_date": "",
+        "notes": "Reading support",
     },
     "employees": {
-        "organisation_id": "ORG1", "employee_id": "E1", "forename": "Grace",
-        "surname": "Hopper", "gender": "F", "email": "grace@example.org", "phone": "",
-        "role": "Class teacher", "teaching_status": "qualified_teacher",
-        "teacher_number": "1234567", "start_date": "2018-09-01", "leaving_date": "",
+        "organisation_id": "ORG1",
+        "employee_id": "E1",
+        "forename": "Grace",
+        "surname": "Hopper",
+        "gender": "F",
+        "email": "grace@example.org",
+        "phone": "",
+        "role": "Class teacher",
+        "teaching_status": "qualified_teacher",
+        "teacher_number": "1234567",
+        "start_date": "2018-09-01",
+        "leaving_date": "",
     },
     "reports": {
-        "organisation_id": "ORG1", "report_id": "R1", "pupil_id": "P1",
-        "author_employee_id": "E1", "title": "Autumn report", "issued_on": "2024-12-15",
+        "organisation_id": "ORG1",
+        "report_id": "R1",
+        "pupil_id": "P1",
+        "author_employee_id": "E1",
+        "title": "Autumn report",
+        "issued_on": "2024-12-15",
     },
     "correspondence": {
-        "organisation_id": "ORG1", "correspondence_id": "M1", "subject_kind": "pupil",
-        "subject_id": "P1", "sent_on": "2024-10-01", "channel": "email",
+        "organisation_id": "ORG1",
+        "correspondence_id": "M1",
+        "subject_kind": "pupil",
+        "subject_id": "P1",
+        "sent_on": "2024-10-01",
+        "channel": "email",
         "summary": "Trip letter",
     },
     "setup_imports": {
-        "organisation_id": "ORG1", "import_id": "I1", "file_name": "pupils.xlsx",
-        "received_on": "2019-08-01", "processed_on": "2019-08-02", "row_number": "1",
+        "organisation_id": "ORG1",
+        "import_id": "I1",
+        "file_name": "pupils.xlsx",
+        "received_on": "2019-08-01",
+        "processed_on": "2019-08-02",
+        "row_number": "1",
         "payload": '{"name": "Ada"}',
     },
 }
@@ -98,14 +154,20 @@ class ExtractBuilder:
         self.rows.setdefault(file, []).append(row)
         return len(self.rows[file]) + 1
 
-    def school(self, org: str = "ORG1", pupils: int = 2, files: Iterable[str] | None = None,
-               **org_values: Any) -> None:
+    def school(
+        self,
+        org: str = "ORG1",
+        pupils: int = 2,
+        files: Iterable[str] | None = None,
+        **org_values: Any,
+    ) -> None:
         """An organisation with ``pupils`` valid pupils (P1..Pn) and one valid row (for P1) in
         each child file, or only in ``files``."""
         self.add("organisations", organisation_id=org, **org_values)
         for n in range(1, pupils + 1):
-            self.add("pupils", organisation_id=org, pupil_id=f"P{n}",
-                     upn=make_upn(f"8012000{n:02d}001"))
+            self.add(
+                "pupils", organisation_id=org, pupil_id=f"P{n}", upn=make_upn(f"8012000{n:02d}001")
+            )
         children = [name for name in DEFAULTS if name not in ("organisations", "pupils")]
         for name in children if files is None else files:
             self.add(name, organisation_id=org)

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import TEST_SECRET, SyntheticTemplate
 
-from orchestration import warehouse
-from orchestration.dbt_runner import DBT_EXECUTABLE, run_dbt
-from orchestration.loader.run import load_extract
-from orchestration.retention.apply import run_retention
+from tinytracker.core import paths
+from tinytracker.core.dbt import DBT_EXECUTABLE, run_dbt
+from tinytracker.loading.run import load_extract
+from tinytracker.tasks import apply_retention as run_retention
+
+from conftest import TEST_SECRET, SyntheticTemplate
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_DIR))
@@ -36,8 +37,9 @@ from bench.measure import StageFailed, run_stage  # noqa: E402
 from bench.per_subject import run_eraser  # noqa: E402
 
 ALLOCATE = "import time; block = bytearray({mb} * 1024 * 1024); time.sleep(1.0)"
-TOKEN_SQL = ("select subject_kind, organisation_id, subject_token, rule_id "
-             "from audit.erasure_suppressions")
+TOKEN_SQL = (
+    "select subject_kind, organisation_id, subject_token, rule_id from audit.erasure_suppressions"
+)
 RAW_KEYS = {
     "pupils": "organisation_id, pupil_id",
     "pupil_contacts": "organisation_id, contact_id",
@@ -58,11 +60,18 @@ def read(db: Path, sql: str, parameters: list[object] | None = None) -> list[tup
 
 def planned_tokens(db: Path) -> set[tuple]:
     """The suppression token of every subject retention.retention_plan names."""
-    subjects = read(db, "select distinct subject_kind, organisation_id, subject_id, rule_id "
-                        "from retention.retention_plan")
+    subjects = read(
+        db,
+        "select distinct subject_kind, organisation_id, subject_id, rule_id "
+        "from retention.retention_plan",
+    )
     return {
-        (kind, org, hashlib.sha256(f"{TEST_SECRET}|{kind}|{org}|{subject}".encode())
-         .hexdigest(), rule)
+        (
+            kind,
+            org,
+            hashlib.sha256(f"{TEST_SECRET}|{kind}|{org}|{subject}".encode()).hexdigest(),
+            rule,
+        )
         for kind, org, subject, rule in subjects
     }
 
@@ -75,9 +84,13 @@ def surviving_keys(db: Path) -> dict[str, set[tuple]]:
         keys[table] = set(read(db, f"select {columns} from raw.{table}{kept}"))
     for table in ("attendance_sessions", "assessments", "sen_records", "reports"):
         keys[table] = {(n,) for (n,) in read(db, f"select count(*) from raw.{table}")}
-    keys["anonymised"] = set(read(
-        db, "select organisation_id, anonymised_by_rule_id, count(*), count(upn), "
-            "count(forename) from raw.pupils where anonymised_on is not null group by all"))
+    keys["anonymised"] = set(
+        read(
+            db,
+            "select organisation_id, anonymised_by_rule_id, count(*), count(upn), "
+            "count(forename) from raw.pupils where anonymised_on is not null group by all",
+        )
+    )
     return keys
 
 
@@ -97,15 +110,21 @@ def test_a_stage_is_measured_over_its_whole_process_tree(tmp_path: Path) -> None
 def test_a_failing_stage_raises_and_names_its_log(tmp_path: Path) -> None:
     log = tmp_path / "stage.log"
     with pytest.raises(StageFailed, match="stage.log"):
-        run_stage("fails", [sys.executable, "-c", "import sys; print('boom'); sys.exit(4)"],
-                  log=log)
+        run_stage(
+            "fails", [sys.executable, "-c", "import sys; print('boom'); sys.exit(4)"], log=log
+        )
     assert "boom" in log.read_text()
-    assert run_stage("tolerated", [sys.executable, "-c", "import sys; sys.exit(3)"],
-                     ok_returncodes=(0, 3)).returncode == 3
+    assert (
+        run_stage(
+            "tolerated", [sys.executable, "-c", "import sys; sys.exit(3)"], ok_returncodes=(0, 3)
+        ).returncode
+        == 3
+    )
 
 
 def test_floor_and_per_subject_eraser_erase_exactly_the_planned_subjects(
-        synthetic_template: SyntheticTemplate, tmp_path: Path) -> None:
+    synthetic_template: SyntheticTemplate, tmp_path: Path
+) -> None:
     # the template was built for as_of, so its retention_plan is the one our apply executes
     expected = planned_tokens(synthetic_template.db)
     assert len(expected) > 100, "the synthetic trust must have work due on as_of"
@@ -125,7 +144,8 @@ def test_floor_and_per_subject_eraser_erase_exactly_the_planned_subjects(
 
 
 def test_the_row_at_a_time_eraser_does_the_same_work_one_row_at_a_time(
-        synthetic_template: SyntheticTemplate, tmp_path: Path) -> None:
+    synthetic_template: SyntheticTemplate, tmp_path: Path
+) -> None:
     by_table_db, by_row_db = tmp_path / "by-table.duckdb", tmp_path / "by-row.duckdb"
     shutil.copy(synthetic_template.db, by_table_db)
     shutil.copy(synthetic_template.db, by_row_db)
@@ -140,14 +160,16 @@ def test_the_row_at_a_time_eraser_does_the_same_work_one_row_at_a_time(
 
 
 def test_daily_extract_holds_only_the_next_school_day(tmp_path: Path) -> None:
-    day, rows = write_daily_extract(tmp_path / "daily", pupils=70, organisations=7, years=1,
-                                    seed=3)
+    day, rows = write_daily_extract(tmp_path / "daily", pupils=70, organisations=7, years=1, seed=3)
     assert day == next_school_day(dt.date(2025, 7, 18)) == dt.date(2025, 7, 21)
     assert sorted(p.name for p in (tmp_path / "daily").iterdir()) == [
-        "attendance_sessions.csv", "organisations.csv"]
+        "attendance_sessions.csv",
+        "organisations.csv",
+    ]
     dates = duckdb.sql(
         "select distinct session_date from read_csv("
-        f"'{tmp_path / 'daily' / 'attendance_sessions.csv'}', all_varchar = true)").fetchall()
+        f"'{tmp_path / 'daily' / 'attendance_sessions.csv'}', all_varchar = true)"
+    ).fetchall()
     assert dates == [("2025-07-21",)] and rows > 0
 
 
@@ -178,16 +200,20 @@ def write_corrections(db: Path, daily: Path, out: Path) -> int:
 
 def model_rows(db: Path) -> dict[str, Counter]:
     """Every row of the attendance models (but when they were written) and of the marts."""
-    return {model: Counter(read(db, f"select * exclude (built_at) from intermediate.{model}"))
-            for model in ATTENDANCE_MODELS} | {
+    return {
+        model: Counter(read(db, f"select * exclude (built_at) from intermediate.{model}"))
+        for model in ATTENDANCE_MODELS
+    } | {
         table: Counter(read(db, f"select * from marts.{table}"))
-        for (table,) in read(db, "select table_name from duckdb_tables() "
-                                 "where schema_name = 'marts'")}
+        for (table,) in read(
+            db, "select table_name from duckdb_tables() where schema_name = 'marts'"
+        )
+    }
 
 
 def test_incremental_attendance_after_erasure_new_day_and_corrections_equals_full_refresh(
-        synthetic_template: SyntheticTemplate, synthetic_warehouse: Path,
-        tmp_path: Path) -> None:
+    synthetic_template: SyntheticTemplate, synthetic_warehouse: Path, tmp_path: Path
+) -> None:
     as_of = synthetic_template.as_of
     # an apply re-keys every anonymised pupil's marks (its dbt run is incremental), then the
     # next school day arrives and the models are built incrementally again
@@ -205,15 +231,32 @@ def test_incremental_attendance_after_erasure_new_day_and_corrections_equals_ful
     refreshed = tmp_path / "refreshed.duckdb"
     shutil.copy(synthetic_warehouse, refreshed)
     completed = subprocess.run(
-        [str(DBT_EXECUTABLE), "run", "--full-refresh", "--profiles-dir", str(PROJECT_DIR),
-         "--project-dir", str(PROJECT_DIR), "--select", f"{ATTENDANCE_MODELS[0]}+",
-         "--vars", f"{{as_of: '{as_of}'}}"],
-        env={**os.environ, warehouse.DB_ENV: str(refreshed)},
-        cwd=PROJECT_DIR, capture_output=True, text=True, check=False)
+        [
+            str(DBT_EXECUTABLE),
+            "run",
+            "--full-refresh",
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--select",
+            f"{ATTENDANCE_MODELS[0]}+",
+            "--vars",
+            f"{{as_of: '{as_of}'}}",
+        ],
+        env={**os.environ, paths.DB_ENV: str(refreshed)},
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:]
     assert model_rows(refreshed) == incremental
     # and the anonymised pupils' old keys are gone from both models
-    stale = read(synthetic_warehouse, f"""
+    stale = read(
+        synthetic_warehouse,
+        f"""
         select count(*) from intermediate.{ATTENDANCE_MODELS[0]}
-        where pupil_key not in (select pupil_key from intermediate.int_pupil_keys)""")
+        where pupil_key not in (select pupil_key from intermediate.int_pupil_keys)""",
+    )
     assert stale == [(0,)]

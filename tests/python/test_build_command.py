@@ -8,24 +8,29 @@ from pathlib import Path
 
 import pytest
 
-from orchestration import dbt_runner, warehouse
-from orchestration.cli import COMMAND_MODULES, main
-from orchestration.errors import TinyTrackerError
+from tinytracker.cli.main import COMMAND_MODULES, main
+from tinytracker.core import dbt as dbt_runner
+from tinytracker.core import paths, warehouse
+from tinytracker.core.dates import parse_date
+from tinytracker.core.errors import TinyTrackerError
 
 
 def test_build_and_hold_commands_are_registered():
-    assert "orchestration.commands.build" in COMMAND_MODULES
-    assert "orchestration.commands.hold" in COMMAND_MODULES
+    assert "tinytracker.cli.build" in COMMAND_MODULES
+    assert "tinytracker.cli.hold" in COMMAND_MODULES
 
 
 def test_as_of_is_passed_to_dbt_as_the_as_of_var():
     command = dbt_runner.dbt_build_command(dt.date(2025, 10, 1), ["+retention_plan"])
     assert command[:2] == [str(dbt_runner.DBT_EXECUTABLE), "build"]
-    assert command[command.index("--project-dir") + 1] == str(warehouse.PROJECT_DIR)
-    assert command[command.index("--profiles-dir") + 1] == str(warehouse.PROJECT_DIR)
+    assert command[command.index("--project-dir") + 1] == str(paths.PROJECT_DIR)
+    assert command[command.index("--profiles-dir") + 1] == str(paths.PROJECT_DIR)
     assert json.loads(command[command.index("--vars") + 1]) == {"as_of": "2025-10-01"}
-    assert command[command.index("--select") + 1:] == [
-        "+retention_plan", "--indirect-selection", "cautious"]
+    assert command[command.index("--select") + 1 :] == [
+        "+retention_plan",
+        "--indirect-selection",
+        "cautious",
+    ]
 
 
 def test_a_selected_build_runs_only_the_tests_whose_relations_it_built():
@@ -42,37 +47,43 @@ def test_without_as_of_dbt_uses_its_default_of_today():
 @pytest.mark.parametrize("value", ["2025-02-30", "01/10/2025", "tomorrow", ""])
 def test_as_of_that_is_not_a_calendar_date_is_refused(value):
     with pytest.raises(TinyTrackerError, match="YYYY-MM-DD"):
-        dbt_runner.parse_as_of(value)
+        parse_date(value, "--as-of")
 
 
-def test_build_command_refuses_a_bad_date_before_touching_the_warehouse(tmp_path, monkeypatch,
-                                                                          capsys):
+def test_build_command_refuses_a_bad_date_before_touching_the_warehouse(
+    tmp_path, monkeypatch, capsys
+):
     db = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv(warehouse.DB_ENV, str(db))
+    monkeypatch.setenv(paths.DB_ENV, str(db))
     assert main(["build", "--as-of", "2025-02-30"]) == 2
     assert "--as-of must be a calendar date written YYYY-MM-DD" in capsys.readouterr().err
     assert not db.exists()
 
 
-def test_build_returns_dbt_exit_code_and_creates_sources_on_a_fresh_warehouse(tmp_path,
-                                                                               monkeypatch):
+def test_build_returns_dbt_exit_code_and_creates_sources_on_a_fresh_warehouse(
+    tmp_path, monkeypatch
+):
     db = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv(warehouse.DB_ENV, str(db))
+    monkeypatch.setenv(paths.DB_ENV, str(db))
     calls = []
 
     class Completed:
         returncode = 1
 
     def fake_run(command, env, cwd, check):
-        calls.append((command, Path(cwd) / env[warehouse.DB_ENV]))
+        calls.append((command, Path(cwd) / env[paths.DB_ENV]))
         return Completed()
 
     monkeypatch.setattr(dbt_runner.subprocess, "run", fake_run)
     assert dbt_runner.run_dbt_build("2025-10-01") == 1
-    (command, db_opened), = calls
+    ((command, db_opened),) = calls
     assert db_opened == db.resolve()  # dbt opens this warehouse, by name from its folder
     con = warehouse.connect(db, read_only=True)
-    tables = {row[0] for row in con.execute(
-        "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+    tables = {
+        row[0]
+        for row in con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables"
+        ).fetchall()
+    }
     con.close()
     assert {"raw.pupils", "audit.legal_holds", "audit.retention_log"} <= tables

@@ -10,11 +10,12 @@ import argparse
 
 import pytest
 
-from orchestration import cli
+from tinytracker.cli import main as cli
 
 
-def _commands(parser: argparse.ArgumentParser,
-              path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     """(argv prefix, parser) of every command and subcommand below ``parser``."""
     found = []
     for action in parser._actions:
@@ -30,16 +31,23 @@ COMMANDS = _commands(cli.build_parser())
 
 def test_the_walk_finds_the_nested_subcommands() -> None:
     paths = {path for path, _ in COMMANDS}
-    assert {("load",), ("generate",), ("hold", "add"), ("hold", "list"), ("hold", "release"),
-            ("organisation", "request-anonymisation")} <= paths
+    assert {
+        ("load",),
+        ("generate",),
+        ("hold", "add"),
+        ("hold", "list"),
+        ("hold", "release"),
+        ("organisation", "request-anonymisation"),
+    } <= paths
 
 
 @pytest.mark.parametrize(("path", "parser"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
 def test_every_subcommand_help_has_a_description(
-        path: tuple[str, ...], parser: argparse.ArgumentParser,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    path: tuple[str, ...], parser: argparse.ArgumentParser, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert parser.description and len(parser.description.split()) >= 5, (
-        f"`tinytracker {' '.join(path)}` has no description= saying what it does")
+        f"`tinytracker {' '.join(path)}` has no description= saying what it does"
+    )
     with pytest.raises(SystemExit) as exited:
         cli.main([*path, "--help"])
     assert exited.value.code == 0

@@ -20,8 +20,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.errors import TinyTrackerError
-from orchestration.warehouse import PROJECT_DIR
+from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.paths import PROJECT_DIR
 
 BIN = Path(sys.executable).parent
 LONDON = ZoneInfo("Europe/London")
@@ -41,16 +41,28 @@ def ensure_dbt_manifest() -> None:
     if manifest.exists():
         built = manifest.stat().st_mtime
         newest = max(
-            (p.stat().st_mtime for name in PROJECT_INPUTS
-             for p in ([PROJECT_DIR / name] if (PROJECT_DIR / name).is_file()
-                       else (PROJECT_DIR / name).rglob("*")) if p.is_file()),
+            (
+                p.stat().st_mtime
+                for name in PROJECT_INPUTS
+                for p in (
+                    [PROJECT_DIR / name]
+                    if (PROJECT_DIR / name).is_file()
+                    else (PROJECT_DIR / name).rglob("*")
+                )
+                if p.is_file()
+            ),
             default=0.0,
         )
         if newest <= built:
             return
     env = {k: v for k, v in os.environ.items() if k not in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
-    subprocess.run([str(BIN / "dbt"), "parse", "--profiles-dir", ".", "--target", "dev"],
-                   cwd=PROJECT_DIR, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(BIN / "dbt"), "parse", "--profiles-dir", ".", "--target", "dev"],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -108,18 +120,24 @@ def test_dbt_tests_surface_as_asset_checks(defs: dg.Definitions):
 def test_retention_apply_runs_the_blocking_check_after_the_run(defs: dg.Definitions):
     job = defs.resolve_job_def("retention_apply")
     assert sorted(n.name for n in job.graph.nodes) == [
-        "retention_run", "retention_run_nothing_overdue_after_apply"]
+        "retention_run",
+        "retention_run_nothing_overdue_after_apply",
+    ]
     graph = defs.resolve_asset_graph()
-    spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey("retention_run"),
-                                                 "nothing_overdue_after_apply"))
+    spec = graph.get_check_spec(
+        dg.AssetCheckKey(dg.AssetKey("retention_run"), "nothing_overdue_after_apply")
+    )
     assert spec.blocking
 
 
 def test_dagster_definitions_validate_succeeds(defs: dg.Definitions, tmp_path: Path):
     completed = subprocess.run(
         [str(BIN / "dagster"), "definitions", "validate", "-m", "orchestration.definitions"],
-        cwd=PROJECT_DIR, env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
-        capture_output=True, text=True, timeout=300,
+        cwd=PROJECT_DIR,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
@@ -148,16 +166,21 @@ def test_schedules_pass_the_scheduled_london_date(defs: dg.Definitions):
     # 01:00 London on 1 October (BST) is still 30 September in UTC
     build = evaluate(defs, "nightly_build_schedule", dt.datetime(2025, 10, 1, 1, tzinfo=LONDON))
     assert build.run_config == {
-        "ops": {"tinytracker_dbt_assets": {"config": {"as_of": "2025-10-01"}}}}
-    apply = evaluate(defs, "retention_apply_schedule",
-                     dt.datetime(2025, 10, 1, 1, tzinfo=dt.UTC))
+        "ops": {"tinytracker_dbt_assets": {"config": {"as_of": "2025-10-01"}}}
+    }
+    apply = evaluate(defs, "retention_apply_schedule", dt.datetime(2025, 10, 1, 1, tzinfo=dt.UTC))
     assert apply.run_config == {
-        "ops": {"retention_run": {"config": {"as_of": "2025-10-01", "dry_run": False}}}}
+        "ops": {"retention_run": {"config": {"as_of": "2025-10-01", "dry_run": False}}}
+    }
     backup = evaluate(defs, "nightly_backup_schedule", dt.datetime(2026, 1, 5, 3, tzinfo=LONDON))
     assert backup.run_config == {
-        "ops": {"snapshot_warehouse": {"config": {"taken_on": "2026-01-05"}}}}
-    for request, job in ((build, "nightly_build"), (apply, "retention_apply"),
-                         (backup, "nightly_backup")):
+        "ops": {"snapshot_warehouse": {"config": {"taken_on": "2026-01-05"}}}
+    }
+    for request, job in (
+        (build, "nightly_build"),
+        (apply, "retention_apply"),
+        (backup, "nightly_backup"),
+    ):
         assert dg.validate_run_config(defs.resolve_job_def(job), request.run_config)
 
 
@@ -186,7 +209,8 @@ def sense(defs: dg.Definitions, cursor: str | None) -> dg.SensorResult:
 
 
 def test_sensor_requests_one_load_per_new_ready_folder_and_none_for_a_seen_one(
-        defs: dg.Definitions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    defs: dg.Definitions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("TINYTRACKER_LANDING_DIR", str(tmp_path))
     landing_folder(tmp_path, "trust-2025-10-01")
     landing_folder(tmp_path, "trust-2025-10-02", ready=False)  # still being copied
@@ -195,8 +219,9 @@ def test_sensor_requests_one_load_per_new_ready_folder_and_none_for_a_seen_one(
     first = sense(defs, None)
     (request,) = first.run_requests
     assert request.run_key.startswith("trust-2025-10-01:")
-    assert request.run_config == {"ops": {"load_extract_folder": {"config": {
-        "folder": str(tmp_path / "trust-2025-10-01")}}}}
+    assert request.run_config == {
+        "ops": {"load_extract_folder": {"config": {"folder": str(tmp_path / "trust-2025-10-01")}}}
+    }
     assert dg.validate_run_config(defs.resolve_job_def("load_extract"), request.run_config)
 
     again = sense(defs, first.cursor)
@@ -207,8 +232,9 @@ def test_sensor_requests_one_load_per_new_ready_folder_and_none_for_a_seen_one(
     assert [r.run_key.split(":")[0] for r in later.run_requests] == ["trust-2025-10-02"]
 
 
-def test_sensor_loads_a_redelivered_folder_again(defs: dg.Definitions, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch):
+def test_sensor_loads_a_redelivered_folder_again(
+    defs: dg.Definitions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("TINYTRACKER_LANDING_DIR", str(tmp_path))
     folder = landing_folder(tmp_path, "trust")
     first = sense(defs, None)
@@ -218,8 +244,9 @@ def test_sensor_loads_a_redelivered_folder_again(defs: dg.Definitions, tmp_path:
     assert second.run_requests[0].run_key != first.run_requests[0].run_key
 
 
-def test_sensor_skips_when_there_is_no_landing_folder(defs: dg.Definitions, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch):
+def test_sensor_skips_when_there_is_no_landing_folder(
+    defs: dg.Definitions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("TINYTRACKER_LANDING_DIR", str(tmp_path / "missing"))
     result = sense(defs, None)
     assert not result.run_requests and "does not exist" in result.skip_reason.skip_message
@@ -228,17 +255,23 @@ def test_sensor_skips_when_there_is_no_landing_folder(defs: dg.Definitions, tmp_
 # --- plain logic ------------------------------------------------------------------------------
 
 
-def status_table(rows: list[tuple[str, str, str | None, str]],
-                 as_of: str = "2025-10-01") -> duckdb.DuckDBPyConnection:
+def status_table(
+    rows: list[tuple[str, str, str | None, str]], as_of: str = "2025-10-01"
+) -> duckdb.DuckDBPyConnection:
     """An in-memory retention.retention_status with (subject_id, rule_id, due_on, status),
     built for ``as_of``."""
     con = duckdb.connect()
     con.execute("create schema retention")
-    con.execute("create table retention.retention_status (organisation_id varchar, "
-                "subject_kind varchar, subject_id varchar, rule_id varchar, due_on date, "
-                "status varchar, as_of date)")
-    con.executemany("insert into retention.retention_status values ('ORG1', 'pupil', ?, ?, "
-                    "cast(? as date), ?, cast(? as date))", [(*row, as_of) for row in rows])
+    con.execute(
+        "create table retention.retention_status (organisation_id varchar, "
+        "subject_kind varchar, subject_id varchar, rule_id varchar, due_on date, "
+        "status varchar, as_of date)"
+    )
+    con.executemany(
+        "insert into retention.retention_status values ('ORG1', 'pupil', ?, ?, "
+        "cast(? as date), ?, cast(? as date))",
+        [(*row, as_of) for row in rows],
+    )
     return con
 
 
@@ -246,9 +279,13 @@ def test_after_apply_check_fails_on_a_subject_still_due_before_as_of():
     from orchestration.defs.retention.outcome import check_after_apply
 
     as_of = dt.date(2025, 10, 1)
-    con = status_table([("P1", "left_pupils_2_academic_years", "2025-09-01", "due"),
-                        ("P2", "left_pupils_2_academic_years", "2025-09-01", "on_hold"),
-                        ("P3", "pupils_2y_after_contract", None, "retained")])
+    con = status_table(
+        [
+            ("P1", "left_pupils_2_academic_years", "2025-09-01", "due"),
+            ("P2", "left_pupils_2_academic_years", "2025-09-01", "on_hold"),
+            ("P3", "pupils_2y_after_contract", None, "retained"),
+        ]
+    )
     verdict = check_after_apply(con, as_of, dry_run=False)
     assert not verdict.passed
     assert verdict.metadata["overdue.left_pupils_2_academic_years"] == 1
@@ -271,8 +308,9 @@ def test_after_apply_check_fails_on_a_subject_due_on_the_run_date_itself():
 def test_after_apply_check_fails_when_the_statuses_are_built_for_another_date():
     from orchestration.defs.retention.outcome import check_after_apply
 
-    con = status_table([("P1", "left_pupils_2_academic_years", "2025-09-01", "actioned")],
-                       as_of="2029-06-01")
+    con = status_table(
+        [("P1", "left_pupils_2_academic_years", "2025-09-01", "actioned")], as_of="2029-06-01"
+    )
     verdict = check_after_apply(con, dt.date(2025, 10, 1), dry_run=False)
     assert not verdict.passed and "built for 2029-06-01" in verdict.description
 
@@ -281,9 +319,13 @@ def test_after_apply_check_passes_for_holds_and_for_a_dry_run():
     from orchestration.defs.retention.outcome import check_after_apply
 
     as_of = dt.date(2025, 10, 1)
-    held = status_table([("P2", "left_pupils_2_academic_years", "2025-09-01", "on_hold"),
-                         ("P4", "left_pupils_2_academic_years", "2025-09-01", "actioned"),
-                         ("P5", "left_pupils_2_academic_years", "2025-10-02", "retained")])
+    held = status_table(
+        [
+            ("P2", "left_pupils_2_academic_years", "2025-09-01", "on_hold"),
+            ("P4", "left_pupils_2_academic_years", "2025-09-01", "actioned"),
+            ("P5", "left_pupils_2_academic_years", "2025-10-02", "retained"),
+        ]
+    )
     assert check_after_apply(held, as_of, dry_run=False).passed
     overdue = status_table([("P1", "left_pupils_2_academic_years", "2025-09-01", "due")])
     dry = check_after_apply(overdue, as_of, dry_run=True)
@@ -297,9 +339,9 @@ def stand_in_retention_run() -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"as_of": "2025-10-01", "dry_run": False})
 
 
-def test_the_check_judges_the_retention_run_of_its_own_dagster_run(defs: dg.Definitions,
-                                                                   tmp_path: Path,
-                                                                   monkeypatch):
+def test_the_check_judges_the_retention_run_of_its_own_dagster_run(
+    defs: dg.Definitions, tmp_path: Path, monkeypatch
+):
     """Not the latest materialization on the instance: another run (here a dry run for a
     simulated date, reported later) must not change what this run's check judges."""
     from orchestration.defs.retention.checks import (
@@ -309,8 +351,9 @@ def test_the_check_judges_the_retention_run_of_its_own_dagster_run(defs: dg.Defi
 
     instance = dg.DagsterInstance.ephemeral()
     apply_run = dg.materialize([stand_in_retention_run], instance=instance)
-    instance.report_runless_asset_event(dg.AssetMaterialization(
-        "retention_run", metadata={"as_of": "2029-06-01", "dry_run": True}))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("retention_run", metadata={"as_of": "2029-06-01", "dry_run": True})
+    )
     latest = instance.get_latest_materialization_event(dg.AssetKey("retention_run"))
     assert latest.asset_materialization.metadata["dry_run"].value is True
     assert retention_run_of(instance, apply_run.run_id) == (dt.date(2025, 10, 1), False)
@@ -323,9 +366,11 @@ def test_the_check_judges_the_retention_run_of_its_own_dagster_run(defs: dg.Defi
     con.close()
     monkeypatch.setenv("TINYTRACKER_DB", str(db))
     only_check = dg.define_asset_job(
-        "only_check", selection=dg.AssetSelection.checks(nothing_overdue_after_apply))
+        "only_check", selection=dg.AssetSelection.checks(nothing_overdue_after_apply)
+    )
     job = dg.Definitions.merge(defs, dg.Definitions(jobs=[only_check])).resolve_job_def(
-        "only_check")
+        "only_check"
+    )
     result = job.execute_in_process(instance=instance, raise_on_error=False)
     (evaluation,) = result.get_asset_check_evaluations()
     assert evaluation.passed and "made no retention run" in evaluation.description
@@ -335,7 +380,8 @@ def test_requested_by_names_the_schedule_or_a_launch():
     from orchestration.defs.retention.outcome import requested_by
 
     assert requested_by("abc", {"dagster/schedule_name": "retention_apply_schedule"}) == (
-        "dagster schedule retention_apply_schedule run abc")
+        "dagster schedule retention_apply_schedule run abc"
+    )
     assert requested_by("abc", {}) == "dagster launched run abc"
 
 
@@ -343,14 +389,19 @@ def test_dbt_build_args_carry_as_of_and_reject_a_bad_date():
     from orchestration.defs.dbt.command import dbt_build_args
 
     assert dbt_build_args(None) == ["build", "--exclude-resource-type", "unit_test"]
-    assert dbt_build_args("2025-10-01") == ["build", "--exclude-resource-type", "unit_test",
-                                            "--vars", '{"as_of": "2025-10-01"}']
+    assert dbt_build_args("2025-10-01") == [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--vars",
+        '{"as_of": "2025-10-01"}',
+    ]
     with pytest.raises(TinyTrackerError, match="YYYY-MM-DD"):
         dbt_build_args("01/10/2025")
 
 
 def test_dates_default_to_london_today_and_reject_bad_input():
-    from orchestration.defs.dates import london_today, resolve_date, scheduled_date
+    from tinytracker.core.dates import london_today, resolve_date, scheduled_date
 
     late_utc = dt.datetime(2025, 6, 30, 23, 30, tzinfo=dt.UTC)  # 00:30 on 1 July in London
     assert london_today(late_utc) == dt.date(2025, 7, 1)

@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 import pytest
-
-from orchestration import warehouse
-from orchestration.contract import LANDING_FILES
-from orchestration.generator import GeneratorConfig, generate_extract
-from orchestration.loader.run import load_extract
 from test_dagster_definitions import ensure_dbt_manifest
+
+from tinytracker.core import paths, secret, warehouse
+from tinytracker.core.contract import LANDING_FILES
+from tinytracker.generator import GeneratorConfig, generate_extract
+from tinytracker.loading.run import load_extract
 
 AS_OF = "2025-10-01"
 SECRET = "dagster-test-secret-0123456789"
@@ -40,8 +40,8 @@ class Template:
 
 
 def set_env(env: pytest.MonkeyPatch, root: Path, db: Path, run_dir: Path) -> None:
-    env.setenv(warehouse.DB_ENV, str(db))
-    env.setenv(warehouse.SECRET_ENV, SECRET)
+    env.setenv(paths.DB_ENV, str(db))
+    env.setenv(secret.SECRET_ENV, SECRET)
     env.setenv("DBT_TARGET_PATH", str(root / "target"))
     env.setenv("DBT_LOG_PATH", str(root / "logs"))
     env.setenv("TINYTRACKER_ANALYTICS_DB", str(run_dir / "analytics.duckdb"))
@@ -58,8 +58,7 @@ def defs() -> dg.Definitions:
 
 
 @pytest.fixture(scope="module")
-def template(defs: dg.Definitions,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+def template(defs: dg.Definitions, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
     root = tmp_path_factory.mktemp("dagster_runs")
     extract = root / "extract"
     generate_extract(GeneratorConfig(out=extract, organisations=7, pupils=70, years=1, seed=3))
@@ -69,10 +68,12 @@ def template(defs: dg.Definitions,
         load_extract(extract)
         schedule = defs.resolve_schedule_def("nightly_build_schedule")
         tick = dg.build_schedule_context(
-            scheduled_execution_time=dt.datetime(2025, 10, 1, 1, tzinfo=ZoneInfo("Europe/London")))
+            scheduled_execution_time=dt.datetime(2025, 10, 1, 1, tzinfo=ZoneInfo("Europe/London"))
+        )
         (request,) = schedule.evaluate_tick(tick).run_requests
         build = defs.resolve_job_def("nightly_build").execute_in_process(
-            run_config=request.run_config, raise_on_error=False)
+            run_config=request.run_config, raise_on_error=False
+        )
     yield Template(root, extract, db, build)
 
 
@@ -137,7 +138,8 @@ def test_nightly_build_builds_for_the_scheduled_date_and_publishes(template: Tem
     assert {"marts/fct_service_usage", "retention/retention_plan", "analyst_marts"} <= built
     # the schedule's date reached dbt as the as_of var
     assert read(template.db, "select distinct as_of from retention.retention_status") == [
-        (dt.date(2025, 10, 1),)]
+        (dt.date(2025, 10, 1),)
+    ]
     # dbt tests ran as asset checks; none of error severity failed
     checks = build.get_asset_check_evaluations()
     assert len(checks) > 100
@@ -151,8 +153,8 @@ def test_nightly_build_builds_for_the_scheduled_date_and_publishes(template: Tem
 
 
 def test_sensor_and_load_extract_load_the_trust_and_report_the_revoked_organisation(
-        defs: dg.Definitions, template: Template, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch):
+    defs: dg.Definitions, template: Template, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     db = tmp_path / "fresh.duckdb"  # an empty warehouse: the first load creates it
     set_env(monkeypatch, template.root, db, tmp_path)
     folder = tmp_path / "landing" / "trust-2025-07-18"
@@ -166,47 +168,60 @@ def test_sensor_and_load_extract_load_the_trust_and_report_the_revoked_organisat
 
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("load_extract").execute_in_process(
-        run_config=request.run_config, tags=request.tags, instance=instance)
+        run_config=request.run_config, tags=request.tags, instance=instance
+    )
     assert result.success  # a refused organisation is reported, not a failure
     metadata = output_metadata(result, "load_extract_folder")
     assert metadata["refused_organisations"] == REVOKED_ORG
     assert metadata["rows_inserted"] > 0 and metadata["rows_refused"] > 0
     organisations = {o for (o,) in read(db, "select distinct organisation_id from raw.pupils")}
     assert organisations and REVOKED_ORG not in organisations
-    warnings = [entry.user_message for entry in instance.all_logs(result.run_id)
-                if entry.level == logging.WARNING]
+    warnings = [
+        entry.user_message
+        for entry in instance.all_logs(result.run_id)
+        if entry.level == logging.WARNING
+    ]
     assert any("MIS permission revoked" in w and REVOKED_ORG in w for w in warnings)
-
 
     # an extract only for the revoked organisation is not even requested
     revoked_only = tmp_path / "landing" / "revoked-only"
     revoked_only.mkdir()
     organisations = (template.extract / "organisations.csv").read_text().splitlines()
     (revoked_only / "organisations.csv").write_text(
-        "\n".join([organisations[0]] + [line for line in organisations[1:]
-                                        if line.startswith(REVOKED_ORG + ",")]) + "\n")
+        "\n".join(
+            [organisations[0]]
+            + [line for line in organisations[1:] if line.startswith(REVOKED_ORG + ",")]
+        )
+        + "\n"
+    )
     (revoked_only / "_READY").touch()
     con = warehouse.connect()
-    con.execute("update raw.organisations set mis_permission = 'revoked' "
-                "where organisation_id = ?", [REVOKED_ORG])
-    con.execute("insert into raw.organisations (organisation_id, mis_permission) "
-                "select ?, 'revoked' where not exists (select 1 from raw.organisations "
-                "where organisation_id = ?)", [REVOKED_ORG, REVOKED_ORG])
+    con.execute(
+        "update raw.organisations set mis_permission = 'revoked' where organisation_id = ?",
+        [REVOKED_ORG],
+    )
+    con.execute(
+        "insert into raw.organisations (organisation_id, mis_permission) "
+        "select ?, 'revoked' where not exists (select 1 from raw.organisations "
+        "where organisation_id = ?)",
+        [REVOKED_ORG, REVOKED_ORG],
+    )
     con.close()
     skipped = sensor(dg.build_sensor_context(cursor=first.cursor))
     assert not skipped.run_requests
 
 
 def test_load_extract_fails_on_an_unusable_extract_and_stores_nothing(
-        defs: dg.Definitions, template: Template, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch):
+    defs: dg.Definitions, template: Template, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     db = tmp_path / "fresh.duckdb"
     set_env(monkeypatch, template.root, db, tmp_path)
     empty = tmp_path / "landing" / "empty"
     empty.mkdir(parents=True)
     result = defs.resolve_job_def("load_extract").execute_in_process(
         run_config={"ops": {"load_extract_folder": {"config": {"folder": "empty"}}}},
-        raise_on_error=False)
+        raise_on_error=False,
+    )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert "no landing files" in failure.step_failure_data.error.message
@@ -217,11 +232,13 @@ def test_load_extract_fails_on_an_unusable_extract_and_stores_nothing(
 
 
 def test_retention_apply_launched_by_hand_is_a_dry_run_that_changes_nothing(
-        defs: dg.Definitions, wh: Path, tmp_path: Path):
+    defs: dg.Definitions, wh: Path, tmp_path: Path
+):
     before = tmp_path / "before.duckdb"
     shutil.copy(wh, before)
     result = defs.resolve_job_def("retention_apply").execute_in_process(
-        run_config={"ops": {"retention_run": {"config": {"as_of": AS_OF}}}})  # no dry_run
+        run_config={"ops": {"retention_run": {"config": {"as_of": AS_OF}}}}
+    )  # no dry_run
     assert result.success
     run = materialization(result, "retention_run")
     assert run["dry_run"] is True and run["outcome"] == "planned" and run["rows"] > 0
@@ -233,18 +250,21 @@ def test_retention_apply_launched_by_hand_is_a_dry_run_that_changes_nothing(
 
 
 def test_scheduled_retention_apply_applies_and_the_blocking_check_passes(
-        defs: dg.Definitions, wh: Path, tmp_path: Path):
+    defs: dg.Definitions, wh: Path, tmp_path: Path
+):
     before = tmp_path / "before.duckdb"
     shutil.copy(wh, before)
     due_before = read(wh, "select count(*) from retention.retention_status where status = 'due'")
     assert due_before[0][0] > 0, "the synthetic trust has work due on 2025-10-01"
     schedule = defs.resolve_schedule_def("retention_apply_schedule")
     tick = dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2025, 10, 1, 2, tzinfo=ZoneInfo("Europe/London")))
+        scheduled_execution_time=dt.datetime(2025, 10, 1, 2, tzinfo=ZoneInfo("Europe/London"))
+    )
     (request,) = schedule.evaluate_tick(tick).run_requests
 
     result = defs.resolve_job_def("retention_apply").execute_in_process(
-        run_config=request.run_config)
+        run_config=request.run_config
+    )
     assert result.success
     run = materialization(result, "retention_run")
     assert run["dry_run"] is False and run["outcome"] == "applied"
@@ -254,21 +274,23 @@ def test_scheduled_retention_apply_applies_and_the_blocking_check_passes(
     assert check.passed
     assert check.metadata["overdue_subjects"].value == 0
     assert read(wh, "select count(*) from retention.retention_status where status = 'due'") == [
-        (0,)]
-    assert read(wh, "select outcome, is_dry_run from audit.retention_runs") == [
-        ("applied", False)]
+        (0,)
+    ]
+    assert read(wh, "select outcome, is_dry_run from audit.retention_runs") == [("applied", False)]
 
 
-def test_retention_apply_refuses_an_as_of_after_today(defs: dg.Definitions, wh: Path,
-                                                      tmp_path: Path):
-    from orchestration.retention.apply import action_date
+def test_retention_apply_refuses_an_as_of_after_today(
+    defs: dg.Definitions, wh: Path, tmp_path: Path
+):
+    from tinytracker.erasure.result import action_date
 
     before = tmp_path / "before.duckdb"
     shutil.copy(wh, before)
     tomorrow = (action_date() + dt.timedelta(days=1)).isoformat()
     result = defs.resolve_job_def("retention_apply").execute_in_process(
         run_config={"ops": {"retention_run": {"config": {"as_of": tomorrow, "dry_run": False}}}},
-        raise_on_error=False)
+        raise_on_error=False,
+    )
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     message = failure.step_failure_data.error.message
@@ -277,27 +299,31 @@ def test_retention_apply_refuses_an_as_of_after_today(defs: dg.Definitions, wh: 
 
 
 def test_an_apply_that_leaves_a_due_subject_fails_the_blocking_check(
-        defs: dg.Definitions, wh: Path, monkeypatch: pytest.MonkeyPatch):
+    defs: dg.Definitions, wh: Path, monkeypatch: pytest.MonkeyPatch
+):
     """A (simulated) bug drops one due subject from the executed steps: the check of this run
     sees it still due on the run's as_of and fails the run."""
-    from orchestration.retention import apply
+    from tinytracker.retention import run
 
-    real_steps_from_plan = apply._steps_from_plan
+    real_steps_from_plan = run.steps_from_plan
 
-    def steps_missing_one_subject(con, result, plan_relation=apply.PLAN_RELATION):
-        real_steps_from_plan(con, result, plan_relation)
+    def steps_missing_one_subject(con, result, schema="retention"):
+        real_steps_from_plan(con, result, schema)
         con.execute("""
             create or replace temp table tt_missed as
             select organisation_id, subject_kind, subject_id from run_subjects
             where subject_kind = 'employee' order by all limit 1""")
         for table in ("run_subjects", "run_steps"):
-            con.execute(f"delete from {table} where (organisation_id, subject_kind, subject_id) "
-                        "in (select (organisation_id, subject_kind, subject_id) from tt_missed)")
+            con.execute(
+                f"delete from {table} where (organisation_id, subject_kind, subject_id) "
+                "in (select (organisation_id, subject_kind, subject_id) from tt_missed)"
+            )
 
-    monkeypatch.setattr(apply, "_steps_from_plan", steps_missing_one_subject)
+    monkeypatch.setattr(run, "steps_from_plan", steps_missing_one_subject)
     result = defs.resolve_job_def("retention_apply").execute_in_process(
         run_config={"ops": {"retention_run": {"config": {"as_of": AS_OF, "dry_run": False}}}},
-        raise_on_error=False)
+        raise_on_error=False,
+    )
     assert not result.success
     assert materialization(result, "retention_run")["outcome"] == "applied"
     check = only_check(result)
@@ -310,7 +336,8 @@ def test_an_apply_that_leaves_a_due_subject_fails_the_blocking_check(
 
 
 def test_nightly_backup_writes_a_dated_snapshot_and_prunes_old_ones(
-        defs: dg.Definitions, wh: Path, tmp_path: Path):
+    defs: dg.Definitions, wh: Path, tmp_path: Path
+):
     backups = tmp_path / "backups"
     backups.mkdir()
     expired = backups / "tinytracker-2025-06-01.duckdb"  # 122 days before 1 October
@@ -318,7 +345,8 @@ def test_nightly_backup_writes_a_dated_snapshot_and_prunes_old_ones(
     for old in (expired, recent):
         old.write_bytes(b"old backup")
     result = defs.resolve_job_def("nightly_backup").execute_in_process(
-        run_config={"ops": {"snapshot_warehouse": {"config": {"taken_on": AS_OF}}}})
+        run_config={"ops": {"snapshot_warehouse": {"config": {"taken_on": AS_OF}}}}
+    )
     assert result.success
     snapshot = backups / f"tinytracker-{AS_OF}.duckdb"
     assert read(snapshot, "select count(*) from raw.pupils")[0][0] > 0

@@ -13,19 +13,19 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import warehouse
-from orchestration.cli import main
-from orchestration.errors import TinyTrackerError
-from orchestration.retention import holds
+from tinytracker.cli.main import main
+from tinytracker.core import paths, schema, warehouse
+from tinytracker.core.errors import TinyTrackerError
+from tinytracker.retention import holds
 
 
 @pytest.fixture()
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A warehouse with one organisation, a pupil, an anonymised pupil and an employee."""
     path = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv(warehouse.DB_ENV, str(path))
+    monkeypatch.setenv(paths.DB_ENV, str(path))
     con = warehouse.connect()
-    warehouse.ensure_schema(con)
+    schema.ensure_schema(con)
     con.execute("""
         insert into raw.organisations (organisation_id, name, mis_permission)
             values ('ORG-1', 'School', 'granted');
@@ -45,12 +45,16 @@ def con(db: Path) -> duckdb.DuckDBPyConnection:
 
 
 def test_hold_records_who_placed_it_when_and_why(con):
-    hold = holds.add_hold(con, "ORG-1", "  Tribunal claim  ", subject_kind="pupil",
-                          subject_id="P-1")
+    hold = holds.add_hold(
+        con, "ORG-1", "  Tribunal claim  ", subject_kind="pupil", subject_id="P-1"
+    )
     (stored,) = holds.list_holds(con)
     assert stored == hold
     assert (stored.subject_kind, stored.subject_id, stored.reason) == (
-        "pupil", "P-1", "Tribunal claim")
+        "pupil",
+        "P-1",
+        "Tribunal claim",
+    )
     assert stored.placed_by == getpass.getuser()
     assert stored.is_active and stored.placed_at is not None
 
@@ -70,8 +74,9 @@ def test_organisation_hold_names_no_subject(con):
         ("ORG-1", "pupil", "E-1", "unknown pupil 'E-1'"),
     ],
 )
-def test_hold_on_an_unknown_organisation_or_subject_is_refused(con, organisation_id, kind,
-                                                                 subject_id, message):
+def test_hold_on_an_unknown_organisation_or_subject_is_refused(
+    con, organisation_id, kind, subject_id, message
+):
     with pytest.raises(TinyTrackerError, match=message):
         holds.add_hold(con, organisation_id, "reason", subject_kind=kind, subject_id=subject_id)
     assert holds.list_holds(con, include_released=True) == []
@@ -100,8 +105,23 @@ def test_releasing_an_unknown_or_already_released_hold_is_an_error(con):
 
 
 def test_hold_command_adds_lists_and_releases(db, capsys):
-    assert main(["hold", "add", "--organisation", "ORG-1", "--employee", "E-1",
-                 "--reason", "Employment dispute", "--by", "dpo"]) == 0
+    assert (
+        main(
+            [
+                "hold",
+                "add",
+                "--organisation",
+                "ORG-1",
+                "--employee",
+                "E-1",
+                "--reason",
+                "Employment dispute",
+                "--by",
+                "dpo",
+            ]
+        )
+        == 0
+    )
     placed = capsys.readouterr().out
     assert "placed on employee E-1 of ORG-1 by dpo" in placed
     hold_id = placed.split()[1]
@@ -119,8 +139,10 @@ def test_hold_command_adds_lists_and_releases(db, capsys):
 
 
 def test_hold_command_prints_one_clear_line_for_an_unknown_pupil(db, capsys):
-    assert main(["hold", "add", "--organisation", "ORG-1", "--pupil", "P-404",
-                 "--reason", "Dispute"]) == 2
+    assert (
+        main(["hold", "add", "--organisation", "ORG-1", "--pupil", "P-404", "--reason", "Dispute"])
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith("tinytracker hold: error: unknown pupil 'P-404'")
     assert "Traceback" not in err
@@ -128,5 +150,17 @@ def test_hold_command_prints_one_clear_line_for_an_unknown_pupil(db, capsys):
 
 def test_hold_command_refuses_pupil_and_employee_together(db, capsys):
     with pytest.raises(SystemExit):
-        main(["hold", "add", "--organisation", "ORG-1", "--pupil", "P-1", "--employee", "E-1",
-              "--reason", "x"])
+        main(
+            [
+                "hold",
+                "add",
+                "--organisation",
+                "ORG-1",
+                "--pupil",
+                "P-1",
+                "--employee",
+                "E-1",
+                "--reason",
+                "x",
+            ]
+        )

@@ -7,13 +7,14 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from extract_builder import ExtractBuilder, db, extract, query, snapshot  # noqa: F401 - fixtures
 
-import orchestration.loader.run as loader_run
-from orchestration import cli
+import tinytracker.loading.run as loader_run
 from orchestration.defs.landing import folders as landing_folders
-from orchestration.errors import TinyTrackerError
-from orchestration.loader import load_extract
+from tinytracker.cli import main as cli
+from tinytracker.core.errors import TinyTrackerError
+from tinytracker.loading import load_extract
+
+from extract_builder import ExtractBuilder, db, extract, query, snapshot  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -35,8 +36,7 @@ def fails_and_changes_nothing(db: Path, folder: Path, loaded: dict, *words: str)
     return message
 
 
-def test_a_missing_extract_folder_fails_naming_it(db: Path, loaded: dict,
-                                                 tmp_path: Path) -> None:
+def test_a_missing_extract_folder_fails_naming_it(db: Path, loaded: dict, tmp_path: Path) -> None:
     folder = tmp_path / "no-such-extract"
     fails_and_changes_nothing(db, folder, loaded, str(folder), "not found")
 
@@ -54,28 +54,41 @@ def test_a_file_instead_of_a_folder_fails(db: Path, loaded: dict, tmp_path: Path
     fails_and_changes_nothing(db, path, loaded, str(path), "not a folder")
 
 
-def test_an_unknown_file_fails_the_whole_load(db: Path, extract: ExtractBuilder,
-                                              loaded: dict) -> None:
+def test_an_unknown_file_fails_the_whole_load(
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school(pupils=3)
     extract.write()
     extract.write_raw("students.csv", "organisation_id\nORG1\n")
     fails_and_changes_nothing(db, extract.folder, loaded, "students.csv", "unknown file")
 
 
-@pytest.mark.parametrize("name", ["pupils.csv.zip", "pupils.xlsx", "pupils.txt", "pupils",
-                                  "README.txt", "attendance_sessions.csv.bz2"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "pupils.csv.zip",
+        "pupils.xlsx",
+        "pupils.txt",
+        "pupils",
+        "README.txt",
+        "attendance_sessions.csv.bz2",
+    ],
+)
 def test_a_file_in_an_unsupported_format_fails_naming_it(
-        db: Path, extract: ExtractBuilder, loaded: dict, name: str) -> None:
+    db: Path, extract: ExtractBuilder, loaded: dict, name: str
+) -> None:
     extract.school(pupils=3)
     extract.write()
     (extract.folder / "pupils.csv").rename(extract.folder / name)
-    message = fails_and_changes_nothing(db, extract.folder, loaded, name, "unknown file",
-                                        "<name>.csv.gz")
+    message = fails_and_changes_nothing(
+        db, extract.folder, loaded, name, "unknown file", "<name>.csv.gz"
+    )
     assert message.startswith(str(extract.folder / name))
 
 
-def test_every_unknown_file_is_named_at_once(db: Path, extract: ExtractBuilder,
-                                             loaded: dict) -> None:
+def test_every_unknown_file_is_named_at_once(
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school(pupils=3)
     extract.write()
     extract.write_raw("notes.txt", "the rest comes tomorrow")
@@ -84,7 +97,8 @@ def test_every_unknown_file_is_named_at_once(db: Path, extract: ExtractBuilder,
 
 
 def test_hidden_files_and_the_ready_marker_are_not_part_of_the_extract(
-        db: Path, extract: ExtractBuilder) -> None:
+    db: Path, extract: ExtractBuilder
+) -> None:
     extract.school(pupils=3)
     extract.write()
     extract.write_raw(".DS_Store", b"\0\0\0\1Bud1")
@@ -93,8 +107,7 @@ def test_hidden_files_and_the_ready_marker_are_not_part_of_the_extract(
     assert load_extract(extract.folder).file("pupils").inserted == 3
 
 
-def test_gzip_compressed_csv_loads_like_the_plain_file(db: Path,
-                                                       extract: ExtractBuilder) -> None:
+def test_gzip_compressed_csv_loads_like_the_plain_file(db: Path, extract: ExtractBuilder) -> None:
     extract.school(pupils=3, files=("attendance_sessions",))
     bad_line = extract.add("attendance_sessions", pupil_id="P2", mark="ZZ")
     extract.write()
@@ -108,16 +121,20 @@ def test_gzip_compressed_csv_loads_like_the_plain_file(db: Path,
     assert attendance.file_name == "attendance_sessions.csv.gz"
     assert (attendance.read, attendance.inserted, attendance.quarantined) == (3, 1, 2)
     assert attendance.checksum == hashlib.sha256(gz_path.read_bytes()).hexdigest()
-    assert query(db, "select file_name, line_number, rule from raw.quarantine "
-                     "order by line_number") == [
+    assert query(
+        db, "select file_name, line_number, rule from raw.quarantine order by line_number"
+    ) == [
         ("attendance_sessions.csv.gz", bad_line, "unknown_code"),
-        ("attendance_sessions.csv.gz", bad_line + 1, "malformed_row")]
-    assert query(db, "select file_checksum from raw.load_log "
-                     "where file_name = 'attendance_sessions.csv.gz'") == [(attendance.checksum,)]
+        ("attendance_sessions.csv.gz", bad_line + 1, "malformed_row"),
+    ]
+    assert query(
+        db, "select file_checksum from raw.load_log where file_name = 'attendance_sessions.csv.gz'"
+    ) == [(attendance.checksum,)]
 
 
 def test_a_gzip_file_that_does_not_decompress_fails_naming_it(
-        db: Path, extract: ExtractBuilder, loaded: dict) -> None:
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school(pupils=3)
     extract.write()
     data = gzip.compress(extract.csv_text("pupils").encode("utf-8"))
@@ -126,8 +143,9 @@ def test_a_gzip_file_that_does_not_decompress_fails_naming_it(
     fails_and_changes_nothing(db, extract.folder, loaded, "pupils.csv.gz", "not a readable gzip")
 
 
-def test_a_gzip_file_of_nothing_is_an_empty_file(db: Path, extract: ExtractBuilder,
-                                                 loaded: dict) -> None:
+def test_a_gzip_file_of_nothing_is_an_empty_file(
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school(pupils=3)
     extract.write()
     extract.write_raw("sen_records.csv.gz", gzip.compress(b""))
@@ -136,7 +154,8 @@ def test_a_gzip_file_of_nothing_is_an_empty_file(db: Path, extract: ExtractBuild
 
 
 def test_mixed_line_endings_in_a_gzip_file_fail_naming_the_line(
-        db: Path, extract: ExtractBuilder, loaded: dict) -> None:
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school(pupils=3)
     extract.write()
     lines = extract.csv_text("pupils").splitlines()
@@ -146,8 +165,9 @@ def test_mixed_line_endings_in_a_gzip_file_fail_naming_the_line(
     fails_and_changes_nothing(db, extract.folder, loaded, "pupils.csv.gz:4:", "line endings")
 
 
-def test_the_same_file_twice_in_two_formats_fails(db: Path, extract: ExtractBuilder,
-                                                  loaded: dict) -> None:
+def test_the_same_file_twice_in_two_formats_fails(
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school(pupils=3)
     extract.write()
     extract.write_raw("pupils.parquet", b"PAR1")
@@ -155,18 +175,21 @@ def test_the_same_file_twice_in_two_formats_fails(db: Path, extract: ExtractBuil
 
 
 def test_a_header_missing_a_contract_column_fails_naming_the_column(
-        db: Path, extract: ExtractBuilder, loaded: dict) -> None:
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school(pupils=3)
     extract.write()
     text = extract.csv_text("employees").replace("teaching_status,", "status,", 1)
     extract.write_raw("employees.csv", text)
-    message = fails_and_changes_nothing(db, extract.folder, loaded, "employees.csv:1:",
-                                        "wrong header", "teaching_status")
+    message = fails_and_changes_nothing(
+        db, extract.folder, loaded, "employees.csv:1:", "wrong header", "teaching_status"
+    )
     assert "status," not in message.split("missing")[0]
 
 
-def test_a_header_naming_a_column_twice_fails(db: Path, extract: ExtractBuilder,
-                                              loaded: dict) -> None:
+def test_a_header_naming_a_column_twice_fails(
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school()
     extract.write()
     text = extract.csv_text("reports").replace("title", "title,title", 1)
@@ -174,14 +197,16 @@ def test_a_header_naming_a_column_twice_fails(db: Path, extract: ExtractBuilder,
     fails_and_changes_nothing(db, extract.folder, loaded, "reports.csv:1:", "title")
 
 
-def test_a_header_using_the_loaders_reserved_names_fails(db: Path, extract: ExtractBuilder,
-                                                         loaded: dict) -> None:
+def test_a_header_using_the_loaders_reserved_names_fails(
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.add("organisations", __s_name="x")
     fails_and_changes_nothing(db, extract.write(), loaded, "organisations.csv:1:", "__s_name")
 
 
-def test_a_file_that_is_not_utf8_fails_naming_the_line(db: Path, extract: ExtractBuilder,
-                                                       loaded: dict) -> None:
+def test_a_file_that_is_not_utf8_fails_naming_the_line(
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school(pupils=3)
     extract.write()
     text = extract.csv_text("pupils").replace("Lovelace", "Lövelace", 2)
@@ -190,7 +215,8 @@ def test_a_file_that_is_not_utf8_fails_naming_the_line(db: Path, extract: Extrac
 
 
 def test_a_non_utf8_byte_far_into_a_file_is_found_on_its_line(
-        db: Path, extract: ExtractBuilder, loaded: dict) -> None:
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school(pupils=1)
     for n in range(2, 30_002):
         extract.add("attendance_sessions", pupil_id=f"P{n}")
@@ -202,13 +228,17 @@ def test_a_non_utf8_byte_far_into_a_file_is_found_on_its_line(
     fails_and_changes_nothing(db, extract.folder, loaded, "attendance_sessions.csv:25001:")
 
 
-@pytest.mark.parametrize(("content", "words"), [
-    (b"", ("empty file (0 bytes)",)),
-    (b"\n\n", ("no header row",)),
-    (b"\norganisation_id,pupil_id\n", ("line 1 is blank",)),
-])
-def test_an_empty_file_fails_the_whole_load(db: Path, extract: ExtractBuilder, loaded: dict,
-                                            content: bytes, words: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", ("empty file (0 bytes)",)),
+        (b"\n\n", ("no header row",)),
+        (b"\norganisation_id,pupil_id\n", ("line 1 is blank",)),
+    ],
+)
+def test_an_empty_file_fails_the_whole_load(
+    db: Path, extract: ExtractBuilder, loaded: dict, content: bytes, words: tuple[str, ...]
+) -> None:
     extract.school(pupils=3)
     extract.write()
     extract.write_raw("sen_records.csv", content)
@@ -216,7 +246,8 @@ def test_an_empty_file_fails_the_whole_load(db: Path, extract: ExtractBuilder, l
 
 
 def test_a_file_with_a_header_and_no_rows_loads_nothing_from_it(
-        db: Path, extract: ExtractBuilder) -> None:
+    db: Path, extract: ExtractBuilder
+) -> None:
     extract.school(pupils=2)
     extract.write()
     extract.write_raw("reports.csv", extract.csv_text("reports").splitlines()[0] + "\n")
@@ -225,8 +256,9 @@ def test_a_file_with_a_header_and_no_rows_loads_nothing_from_it(
     assert result.file("pupils").inserted == 2
 
 
-def test_mixed_line_endings_fail_naming_the_line(db: Path, extract: ExtractBuilder,
-                                                 loaded: dict) -> None:
+def test_mixed_line_endings_fail_naming_the_line(
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school(pupils=3)
     extract.write()
     lines = extract.csv_text("pupils").splitlines()
@@ -235,14 +267,14 @@ def test_mixed_line_endings_fail_naming_the_line(db: Path, extract: ExtractBuild
 
 
 def test_a_failure_after_some_files_are_written_rolls_everything_back(
-        db: Path, extract: ExtractBuilder, loaded: dict, monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Path) -> None:
+    db: Path, extract: ExtractBuilder, loaded: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     newer = ExtractBuilder(tmp_path / "newer")
     newer.school(pupils=4)
     newer.rows["pupils"][0]["surname"] = "Changed"
     real_upsert = loader_run.upsert
 
-    def failing_upsert(con, landing_file, *args, **kwargs):  # noqa: ANN001, ANN202
+    def failing_upsert(con, landing_file, *args, **kwargs):
         if landing_file.name == "reports":
             raise RuntimeError("disk full (injected)")
         return real_upsert(con, landing_file, *args, **kwargs)
@@ -257,7 +289,8 @@ def test_a_failure_after_some_files_are_written_rolls_everything_back(
 
 
 def test_an_unreadable_file_late_in_the_order_rolls_everything_back(
-        db: Path, extract: ExtractBuilder, loaded: dict) -> None:
+    db: Path, extract: ExtractBuilder, loaded: dict
+) -> None:
     extract.school(pupils=4)
     extract.rows["pupils"][0]["surname"] = "Changed"
     extract.write()
@@ -267,17 +300,20 @@ def test_an_unreadable_file_late_in_the_order_rolls_everything_back(
 
 
 def test_a_failed_load_on_a_fresh_warehouse_leaves_no_tables(
-        db: Path, extract: ExtractBuilder, monkeypatch: pytest.MonkeyPatch) -> None:
+    db: Path, extract: ExtractBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     extract.school()
-    monkeypatch.setattr(loader_run, "upsert", lambda *a, **k: (_ for _ in ()).throw(
-        RuntimeError("injected")))
+    monkeypatch.setattr(
+        loader_run, "upsert", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("injected"))
+    )
     with pytest.raises(RuntimeError):
         load_extract(extract.write())
     assert snapshot(db) == {}
 
 
 def test_the_cli_prints_a_whole_load_failure_as_one_line(
-        db: Path, extract: ExtractBuilder, capsys: pytest.CaptureFixture[str]) -> None:
+    db: Path, extract: ExtractBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
     extract.school()
     extract.write()
     extract.write_raw("pupils.csv", b"")

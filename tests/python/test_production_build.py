@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from orchestration import dbt_runner, warehouse
-from orchestration.cli import main
 from orchestration.defs.dbt.command import dbt_build_args
+from tinytracker.cli.main import main
+from tinytracker.core import dbt as dbt_runner
+from tinytracker.core import paths
 
 
 @pytest.fixture
 def dbt_commands(tmp_path, monkeypatch) -> list[list[str]]:
     """Every dbt command line run_dbt would start, captured instead of run."""
-    monkeypatch.setenv(warehouse.DB_ENV, str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv(paths.DB_ENV, str(tmp_path / "warehouse.duckdb"))
     commands: list[list[str]] = []
 
     class Completed:
@@ -27,8 +28,9 @@ def dbt_commands(tmp_path, monkeypatch) -> list[list[str]]:
 
 
 def excludes_unit_tests(command: list[str]) -> bool:
-    return any(command[i:i + 2] == ["--exclude-resource-type", "unit_test"]
-               for i in range(len(command)))
+    return any(
+        command[i : i + 2] == ["--exclude-resource-type", "unit_test"] for i in range(len(command))
+    )
 
 
 def test_a_production_build_skips_unit_tests_but_not_data_tests(dbt_commands):

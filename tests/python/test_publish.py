@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import cli
-from orchestration.errors import TinyTrackerError
-from orchestration.publish import (
+from tinytracker.cli import main as cli
+from tinytracker.core.errors import TinyTrackerError
+from tinytracker.publishing.publish import (
     ANALYTICS_DB_ENV,
     analytics_db_path,
     default_parquet_dir,
@@ -34,11 +34,15 @@ def make_warehouse(path: Path, attendance_rate: float = 94.1) -> Path:
     try:
         for schema in ("raw", "staging", "intermediate", "marts"):
             con.execute(f"create schema if not exists {schema}")
-        con.execute("create or replace table raw.pupils as "
-                    "select 'P1' as pupil_id, 'B801200005001' as upn, 'Ada' as forename")
+        con.execute(
+            "create or replace table raw.pupils as "
+            "select 'P1' as pupil_id, 'B801200005001' as upn, 'Ada' as forename"
+        )
         con.execute("create or replace view staging.stg_pupils as select * from raw.pupils")
-        con.execute("create or replace table intermediate.int_pupil_keys as "
-                    "select 'P1' as pupil_id, 'k-1' as pupil_key")
+        con.execute(
+            "create or replace table intermediate.int_pupil_keys as "
+            "select 'P1' as pupil_id, 'k-1' as pupil_key"
+        )
         con.execute(
             "create or replace table marts.fct_attendance_by_group as "
             "select 'ORG1' as organisation_id, 'all' as group_type, 12 as pupil_count, "
@@ -46,10 +50,14 @@ def make_warehouse(path: Path, attendance_rate: float = 94.1) -> Path:
             "union all select 'ORG1', 'fsm', null, null, true"
         )
         con.execute("comment on table marts.fct_attendance_by_group is 'Attendance of groups.'")
-        con.execute("comment on column marts.fct_attendance_by_group.pupil_count is "
-                    "'Pupils the cell was computed from.'")
-        con.execute("create or replace table marts.fct_service_usage as "
-                    "select '2024/25' as academic_year, 3 as organisation_count")
+        con.execute(
+            "comment on column marts.fct_attendance_by_group.pupil_count is "
+            "'Pupils the cell was computed from.'"
+        )
+        con.execute(
+            "create or replace table marts.fct_service_usage as "
+            "select '2024/25' as academic_year, 3 as organisation_count"
+        )
         # a view in the marts schema is not a table: it must not be published
         con.execute("create or replace view marts.v_helper as select * from raw.pupils")
     finally:
@@ -62,26 +70,30 @@ def published(tmp_path: Path) -> dict[str, Path]:
     warehouse_db = make_warehouse(tmp_path / "warehouse.duckdb")
     analytics_db = tmp_path / "out" / "analytics.duckdb"
     result = publish_marts(warehouse_db, analytics_db)
-    return {"warehouse": warehouse_db, "analytics": analytics_db,
-            "parquet": result.parquet_dir, "root": tmp_path}
+    return {
+        "warehouse": warehouse_db,
+        "analytics": analytics_db,
+        "parquet": result.parquet_dir,
+        "root": tmp_path,
+    }
 
 
 def relations(db: Path) -> set[tuple[str, str, str]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return set(con.execute(
-            "select schema_name, table_name, 'table' from duckdb_tables() "
-            "union all select schema_name, view_name, 'view' from duckdb_views() "
-            "where not internal"
-        ).fetchall())
+        return set(
+            con.execute(
+                "select schema_name, table_name, 'table' from duckdb_tables() "
+                "union all select schema_name, view_name, 'view' from duckdb_views() "
+                "where not internal"
+            ).fetchall()
+        )
     finally:
         con.close()
 
 
 def test_analyst_file_holds_only_the_mart_tables(published: dict[str, Path]) -> None:
-    assert relations(published["analytics"]) == {
-        ("marts", name, "table") for name in MART_TABLES
-    }
+    assert relations(published["analytics"]) == {("marts", name, "table") for name in MART_TABLES}
 
 
 def test_analyst_file_opens_read_only_and_refuses_writes(published: dict[str, Path]) -> None:
@@ -142,21 +154,27 @@ def test_no_temporary_files_are_left_behind(published: dict[str, Path]) -> None:
 
 
 def test_republishing_replaces_the_file_while_a_reader_keeps_its_copy(
-        published: dict[str, Path]) -> None:
+    published: dict[str, Path],
+) -> None:
     reader = duckdb.connect(str(published["analytics"]), read_only=True)
     try:
         make_warehouse(published["warehouse"], attendance_rate=95.5)
         publish_marts(published["warehouse"], published["analytics"])
-        query = ("select attendance_rate from marts.fct_attendance_by_group "
-                 "where group_type = 'all'")
+        query = "select attendance_rate from marts.fct_attendance_by_group where group_type = 'all'"
         assert reader.execute(query).fetchone()[0] == 94.1
         # another process: within one process DuckDB shares one instance per file path
         fresh = subprocess.run(
-            [sys.executable, "-c",
-             "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
-             "print(con.execute(sys.argv[2]).fetchone()[0])",
-             str(published["analytics"]), query],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-c",
+                "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+                "print(con.execute(sys.argv[2]).fetchone()[0])",
+                str(published["analytics"]),
+                query,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         assert fresh.stdout.strip() == "95.5"
     finally:
@@ -189,7 +207,8 @@ def test_a_warehouse_without_marts_is_refused_and_leaves_no_file(tmp_path: Path)
 
 
 def test_analyst_database_path_comes_from_the_environment(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv(ANALYTICS_DB_ENV, str(tmp_path / "shared" / "marts.duckdb"))
     assert analytics_db_path() == tmp_path / "shared" / "marts.duckdb"
     assert default_parquet_dir(analytics_db_path()) == tmp_path / "shared" / "analytics"
@@ -197,12 +216,14 @@ def test_analyst_database_path_comes_from_the_environment(
     assert analytics_db_path().parts[-2:] == ("warehouse", "analytics.duckdb")
 
 
-def test_publish_command_reports_each_mart(tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_publish_command_reports_each_mart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     warehouse_db = make_warehouse(tmp_path / "warehouse.duckdb")
     analytics_db = tmp_path / "analytics.duckdb"
-    exit_code = cli.main(["publish", "--warehouse", str(warehouse_db),
-                          "--analytics-db", str(analytics_db)])
+    exit_code = cli.main(
+        ["publish", "--warehouse", str(warehouse_db), "--analytics-db", str(analytics_db)]
+    )
     out = capsys.readouterr().out
     assert exit_code == 0
     assert "marts.fct_attendance_by_group" in out and "2 rows" in out
@@ -210,13 +231,19 @@ def test_publish_command_reports_each_mart(tmp_path: Path,
 
 
 def test_a_warehouse_locked_by_a_writer_gives_a_clear_error(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     warehouse_db = make_warehouse(tmp_path / "warehouse.duckdb")
     writer = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('ready', "
-         "flush=True); time.sleep(60)", str(warehouse_db)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('ready', "
+            "flush=True); time.sleep(60)",
+            str(warehouse_db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert writer.stdout.readline().strip() == "ready"

@@ -1,6 +1,6 @@
 """`tinytracker build` on the spec's worked examples: statuses, due dates, holds and the plan.
 
-One warehouse per module (orchestration/retention/worked_examples.py) is built with dbt for
+One warehouse per module (tinytracker/retention/worked_examples.py) is built with dbt for
 as_of 2025-10-01 and again for 2026-10-01; each build runs the retention models' own dbt tests
 (unit tests and compliance tests included). The assertions are the spec's examples and the
 interpretations in seeds/policy/retention_interpretations.csv. A second warehouse gets the
@@ -20,19 +20,23 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tinytracker.cli.main import main
+from tinytracker.core import paths, secret, warehouse
+from tinytracker.core.dbt import run_dbt_build
+from tinytracker.retention import holds
+from worked_examples import HOLDS, load_worked_examples, write_extract
+
 from conftest import TEST_SECRET
-from orchestration import warehouse
-from orchestration.cli import main
-from orchestration.dbt_runner import run_dbt_build
-from orchestration.retention import holds
-from orchestration.retention.worked_examples import HOLDS, load_worked_examples, write_extract
 
 FIRST_AS_OF = dt.date(2025, 10, 1)
 SECOND_AS_OF = dt.date(2026, 10, 1)
 # seeds, staging, the retention models and their tests: not the analytic marts, which are
 # not what these examples are about
 RETENTION_SELECTION = [
-    "path:seeds", "path:models/staging", "+path:models/retention", "+path:tests/retention"
+    "path:seeds",
+    "path:models/staging",
+    "+path:models/retention",
+    "+path:tests/retention",
 ]
 
 Key = tuple[str, str, str]  # organisation_id, subject_id, rule_id
@@ -61,7 +65,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
     root = tmp_path_factory.mktemp("retention_build")
     db = root / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as env:
-        env.setenv(warehouse.DB_ENV, str(db))
+        env.setenv(paths.DB_ENV, str(db))
         env.setenv("DBT_TARGET_PATH", str(root / "target"))
         env.setenv("DBT_LOG_PATH", str(root / "logs"))
         con = warehouse.connect()
@@ -158,14 +162,20 @@ def test_employee_who_left_on_31_january_is_due_on_28_february(statuses):
 
 def test_setup_import_processed_on_29_february_2024_is_due_28_february_2025(statuses):
     assert status_of(statuses, "ORG-RUN", "I-0229", "setup_imports_1y_after_processing") == (
-        "due", D("2025-02-28"))
-    assert status_of(statuses, "ORG-RUN", "I-UNPROCESSED",
-                     "setup_imports_1y_after_processing") == ("retained", None)
+        "due",
+        D("2025-02-28"),
+    )
+    assert status_of(statuses, "ORG-RUN", "I-UNPROCESSED", "setup_imports_1y_after_processing") == (
+        "retained",
+        None,
+    )
 
 
 def test_correspondence_due_three_years_after_contract_end(statuses):
     assert status_of(statuses, "ORG-END", "K-END", "correspondence_3y_after_contract") == (
-        "retained", D("2026-08-31"))
+        "retained",
+        D("2026-08-31"),
+    )
 
 
 def test_earlier_pupil_rule_wins_and_the_pupil_is_planned_once(statuses, plan):
@@ -184,7 +194,10 @@ def test_equal_due_dates_go_to_the_left_pupils_rule(statuses, plan):
 def test_customer_request_makes_every_pupil_due_on_the_request_date(statuses):
     row = statuses[("ORG-REQ", "P-REQ-ROLL", CONTRACT)]
     assert (row["status"], row["due_on"], row["triggered_by"]) == (
-        "due", D("2025-09-15"), "anonymise_requested_on")
+        "due",
+        D("2025-09-15"),
+        "anonymise_requested_on",
+    )
 
 
 def test_anonymised_pupil_is_actioned_under_both_rules_and_never_due_again(statuses, plan):
@@ -217,7 +230,9 @@ def test_organisation_hold_holds_every_kind_of_subject(statuses, plan):
     assert status_of(statuses, "ORG-HOLD", "P-ORG-HELD", LEFT) == ("on_hold", None)
     assert status_of(statuses, "ORG-HOLD", "E-ORG-HELD", EMPLOYEES) == ("on_hold", D("2023-01-31"))
     assert status_of(statuses, "ORG-HOLD", "I-ORG-HELD", "setup_imports_1y_after_processing") == (
-        "on_hold", D("2023-01-10"))
+        "on_hold",
+        D("2023-01-10"),
+    )
     assert not [row for row in plan if row["organisation_id"] == "ORG-HOLD"]
 
 
@@ -231,8 +246,12 @@ def test_held_subject_not_yet_due_is_on_hold_with_its_due_date_shown(statuses, p
     assert (running["status"], running["due_on"]) == ("on_hold", None)
     held = [r for r in statuses.values() if r["is_held"] and r["actioned_on"] is None]
     assert held and {r["status"] for r in held} == {"on_hold"}
-    assert not [r for r in plan if (r["organisation_id"], r["subject_id"]) in {
-        (h["organisation_id"], h["subject_id"]) for h in held}]
+    assert not [
+        r
+        for r in plan
+        if (r["organisation_id"], r["subject_id"])
+        in {(h["organisation_id"], h["subject_id"]) for h in held}
+    ]
 
 
 def test_employee_hold_keeps_that_employee_only(statuses, plan):
@@ -247,12 +266,20 @@ def test_left_pupil_plan_touches_every_table_holding_the_pupil(plan):
     # deletes that row, so the pupil's step 6 has no row left and is not planned (each
     # physical row is planned once, under the step that deletes it)
     assert {table: row["row_count"] for table, row in steps.items()} == {
-        "raw.pupils": 1, "raw.attendance_sessions": 2, "raw.assessments": 1,
-        "raw.sen_records": 1, "raw.reports": 1, "raw.quarantine": 1,
+        "raw.pupils": 1,
+        "raw.attendance_sessions": 2,
+        "raw.assessments": 1,
+        "raw.sen_records": 1,
+        "raw.reports": 1,
+        "raw.quarantine": 1,
     }
     (contact,) = [row for row in plan if row["subject_id"] == "C-0720"]
-    assert (contact["rule_id"], contact["table_name"], contact["action"],
-            contact["row_count"]) == (CONTACTS, "raw.pupil_contacts", "delete", 1)
+    assert (contact["rule_id"], contact["table_name"], contact["action"], contact["row_count"]) == (
+        CONTACTS,
+        "raw.pupil_contacts",
+        "delete",
+        1,
+    )
     assert steps["raw.reports"]["columns_to_clear"] == "title,_extra"
     assert {row["as_of"] for row in plan} == {FIRST_AS_OF}
 
@@ -263,8 +290,9 @@ def test_report_author_keeps_name_employee_without_reports_loses_it(plan):
 
 
 def test_summary_reports_oldest_overdue_due_date_per_rule(built):
-    summary = {(r["organisation_id"], r["rule_id"], r["status"]): r
-               for r in built["first"]["summary"]}
+    summary = {
+        (r["organisation_id"], r["rule_id"], r["status"]): r for r in built["first"]["summary"]
+    }
     due_left = summary[("ORG-RUN", LEFT, "due")]
     assert (due_left["subject_count"], due_left["oldest_overdue_due_on"]) == (3, D("2025-09-01"))
     assert due_left["max_days_overdue"] == 30
@@ -273,23 +301,33 @@ def test_summary_reports_oldest_overdue_due_date_per_rule(built):
 
 
 def test_summary_counts_held_data_past_due_apart_never_as_overdue(built):
-    summary = {(r["organisation_id"], r["rule_id"], r["status"]): r
-               for r in built["first"]["summary"]}
+    summary = {
+        (r["organisation_id"], r["rule_id"], r["status"]): r for r in built["first"]["summary"]
+    }
     held_employee = summary[("ORG-HOLD", EMPLOYEES, "on_hold")]
     assert (held_employee["oldest_overdue_due_on"], held_employee["max_days_overdue"]) == (
-        None, None)
+        None,
+        None,
+    )
     assert (held_employee["held_past_due_count"], held_employee["oldest_held_past_due_on"]) == (
-        1, D("2023-01-31"))
+        1,
+        D("2023-01-31"),
+    )
     # K-ORG-HELD is held but not due until 2025-12-31: on_hold, yet not past due
     held_letter = summary[("ORG-HOLD", "correspondence_3y_after_contract", "on_hold")]
     assert (held_letter["subject_count"], held_letter["held_past_due_count"]) == (1, 0)
-    assert not [r for r in built["first"]["summary"]
-                if r["status"] != "due" and r["oldest_overdue_due_on"] is not None]
+    assert not [
+        r
+        for r in built["first"]["summary"]
+        if r["status"] != "due" and r["oldest_overdue_due_on"] is not None
+    ]
 
 
 def test_forecast_shows_what_falls_due_in_the_next_365_days(built):
-    forecast = {(r["organisation_id"], r["rule_id"], r["horizon_days"]): r
-                for r in built["first"]["forecast"]}
+    forecast = {
+        (r["organisation_id"], r["rule_id"], r["horizon_days"]): r
+        for r in built["first"]["forecast"]
+    }
     # P-LEFT-0901 and P-LEFT-0229 fall due on 2026-09-01; P-LEFT-2025 only in 2027
     assert forecast[("ORG-RUN", LEFT, 365)]["subject_count"] == 2
     assert forecast[("ORG-RUN", LEFT, 90)]["subject_count"] == 0
@@ -304,8 +342,10 @@ def test_build_two_as_of_dates_differ_exactly_by_rules_due_in_between(built):
     assert first.keys() == second.keys()
     changed = {key for key in first if first[key]["status"] != second[key]["status"]}
     fell_due = {
-        key for key, row in first.items()
-        if row["due_on"] is not None and FIRST_AS_OF < row["due_on"] <= SECOND_AS_OF
+        key
+        for key, row in first.items()
+        if row["due_on"] is not None
+        and FIRST_AS_OF < row["due_on"] <= SECOND_AS_OF
         and row["status"] == "retained"
     }
     assert changed == fell_due
@@ -314,15 +354,28 @@ def test_build_two_as_of_dates_differ_exactly_by_rules_due_in_between(built):
         assert second[key]["status"] == "due"
     # a held subject is on_hold on both dates, also where its due_on lies between them
     held = {key for key, row in first.items() if row["is_held"]}
-    assert {first[key]["status"] for key in held} == {second[key]["status"] for key in held} == {
-        "on_hold"}
-    assert any(FIRST_AS_OF < first[key]["due_on"] <= SECOND_AS_OF
-               for key in held if first[key]["due_on"] is not None)
-    unchanged_columns = ("due_on", "trigger_on", "triggered_by", "backups_clear_on",
-                         "is_winning_rule", "actioned_on")
+    assert (
+        {first[key]["status"] for key in held}
+        == {second[key]["status"] for key in held}
+        == {"on_hold"}
+    )
+    assert any(
+        FIRST_AS_OF < first[key]["due_on"] <= SECOND_AS_OF
+        for key in held
+        if first[key]["due_on"] is not None
+    )
+    unchanged_columns = (
+        "due_on",
+        "trigger_on",
+        "triggered_by",
+        "backups_clear_on",
+        "is_winning_rule",
+        "actioned_on",
+    )
     for key in first:
         assert [first[key][c] for c in unchanged_columns] == [
-            second[key][c] for c in unchanged_columns]
+            second[key][c] for c in unchanged_columns
+        ]
 
 
 def test_released_hold_lets_the_next_build_plan_the_subject(built, tmp_path, monkeypatch):
@@ -343,14 +396,15 @@ def copy_of(built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the warehouse as the first build (2025-10-01) left it."""
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(built["first_db"], db)
-    monkeypatch.setenv(warehouse.DB_ENV, str(db))
+    monkeypatch.setenv(paths.DB_ENV, str(db))
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
     return db
 
 
-def log_run(run_id: str, as_of: str, *, is_dry_run: bool = False,
-            requested_by: str | None = None) -> None:
+def log_run(
+    run_id: str, as_of: str, *, is_dry_run: bool = False, requested_by: str | None = None
+) -> None:
     """One finished step of a retention run in audit.retention_log."""
     con = warehouse.connect()
     con.execute(
@@ -369,17 +423,24 @@ OVERDUE_TESTS = ["overdue_personal_data", "overdue_personal_data_after_retention
 def overdue_results(tmp_path: Path) -> dict[str, tuple[str, int]]:
     """(status, rows listed) of the two overdue tests in the last dbt run."""
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
-    return {r["unique_id"].split(".")[2]: (r["status"], r["failures"]) for r in results
-            if r["unique_id"].split(".")[2] in OVERDUE_TESTS}
+    return {
+        r["unique_id"].split(".")[2]: (r["status"], r["failures"])
+        for r in results
+        if r["unique_id"].split(".")[2] in OVERDUE_TESTS
+    }
 
 
-def test_overdue_data_warns_before_the_first_real_run_and_errors_after(built, tmp_path,
-                                                                       monkeypatch):
+def test_overdue_data_warns_before_the_first_real_run_and_errors_after(
+    built, tmp_path, monkeypatch
+):
     """Before a real run overdue data only warns (a dry run, an erasure request or a restore
     is no retention run); once a real run has finished it is an error, listed once."""
     copy_of(built, tmp_path, monkeypatch)
-    overdue = [r for r in built["first"]["statuses"].values()
-               if r["status"] == "due" and r["due_on"] + dt.timedelta(days=1) < FIRST_AS_OF]
+    overdue = [
+        r
+        for r in built["first"]["statuses"].values()
+        if r["status"] == "due" and r["due_on"] + dt.timedelta(days=1) < FIRST_AS_OF
+    ]
     assert overdue
     log_run("DRY-RUN", "2025-09-20", is_dry_run=True)
     log_run("ERASURE", "2025-09-20", requested_by="erasure_request")
@@ -398,27 +459,37 @@ def test_overdue_data_warns_before_the_first_real_run_and_errors_after(built, tm
 
 
 def test_after_a_real_run_data_that_fell_due_since_is_an_error_if_the_schedule_stops(
-        built, tmp_path, monkeypatch):
+    built, tmp_path, monkeypatch
+):
     """The only real run was on 2023-06-01, before every overdue subject fell due: the
     schedule stopped, so what fell due since is an error, not a warning."""
     copy_of(built, tmp_path, monkeypatch)
-    overdue = [r for r in built["first"]["statuses"].values()
-               if r["status"] == "due" and r["due_on"] + dt.timedelta(days=1) < FIRST_AS_OF]
+    overdue = [
+        r
+        for r in built["first"]["statuses"].values()
+        if r["status"] == "due" and r["due_on"] + dt.timedelta(days=1) < FIRST_AS_OF
+    ]
     assert overdue and min(r["due_on"] for r in overdue) > D("2023-06-01")
     log_run("FIRST-AND-LAST-RUN", "2023-06-01")
     assert run_dbt_build(FIRST_AS_OF, OVERDUE_TESTS) == 1
     assert overdue_results(tmp_path)["overdue_personal_data_after_retention_run"] == (
-        "fail", len(overdue))
+        "fail",
+        len(overdue),
+    )
 
 
 def test_contact_erased_on_request_shows_actioned_under_its_documented_id(statuses):
     row = statuses[("ORG-RUN", "S-CONTACT-2", "erasure_request_contact")]
     assert (row["status"], row["action"], row["actioned_on"]) == (
-        "actioned", "delete", D("2025-09-20"))
+        "actioned",
+        "delete",
+        D("2025-09-20"),
+    )
 
 
-def test_undocumented_rule_id_from_the_suppression_list_fails_the_build(built, tmp_path,
-                                                                        monkeypatch):
+def test_undocumented_rule_id_from_the_suppression_list_fails_the_build(
+    built, tmp_path, monkeypatch
+):
     """Every rule id in retention_status must be a calendar rule or a documented request id
     (seeds/policy/retention_request_rules.csv), actioned rows included."""
     copy_of(built, tmp_path, monkeypatch)
@@ -432,8 +503,10 @@ def test_undocumented_rule_id_from_the_suppression_list_fails_the_build(built, t
     assert run_dbt_build(FIRST_AS_OF, ["retention_status", "retention_rule_ids"]) == 1
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     failed = {r["unique_id"].split(".")[2] for r in results if r["status"] == "fail"}
-    assert failed == {"relationships_retention_status_rule_id__rule_id__ref_retention_rule_ids_",
-                      "not_null_retention_status_action"}
+    assert failed == {
+        "relationships_retention_status_rule_id__rule_id__ref_retention_rule_ids_",
+        "not_null_retention_status_action",
+    }
 
 
 # ------------------------------------------------------------ the same examples, end to end
@@ -449,16 +522,33 @@ def loaded_and_built(tmp_path_factory: pytest.TempPathFactory) -> dict[Key, dict
     extract = write_extract(root / "extract")
     db = root / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as env:
-        env.setenv(warehouse.DB_ENV, str(db))
-        env.setenv(warehouse.SECRET_ENV, TEST_SECRET)
+        env.setenv(paths.DB_ENV, str(db))
+        env.setenv(secret.SECRET_ENV, TEST_SECRET)
         env.setenv("DBT_TARGET_PATH", str(root / "target"))
         env.setenv("DBT_LOG_PATH", str(root / "logs"))
         assert main(["load", str(extract)]) == 0
         for hold in HOLDS:
-            subject = [] if hold["subject_id"] is None else [
-                f"--{hold['subject_kind']}", hold["subject_id"]]
-            assert main(["hold", "add", "--organisation", hold["organisation_id"], *subject,
-                         "--reason", hold["reason"], "--by", "dpo"]) == 0
+            subject = (
+                []
+                if hold["subject_id"] is None
+                else [f"--{hold['subject_kind']}", hold["subject_id"]]
+            )
+            assert (
+                main(
+                    [
+                        "hold",
+                        "add",
+                        "--organisation",
+                        hold["organisation_id"],
+                        *subject,
+                        "--reason",
+                        hold["reason"],
+                        "--by",
+                        "dpo",
+                    ]
+                )
+                == 0
+            )
         assert main(["build", "--as-of", "2025-10-01", "--select", *RETENTION_SELECTION]) == 0
         con = duckdb.connect(str(db), read_only=True)
         try:
@@ -471,23 +561,38 @@ def loaded_and_built(tmp_path_factory: pytest.TempPathFactory) -> dict[Key, dict
 def test_loaded_extract_gives_the_spec_worked_examples(loaded_and_built):
     assert status_of(loaded_and_built, "ORG-RUN", "P-LEFT-0720", LEFT) == ("due", D("2025-09-01"))
     assert status_of(loaded_and_built, "ORG-RUN", "P-LEFT-0901", LEFT) == (
-        "retained", D("2026-09-01"))
+        "retained",
+        D("2026-09-01"),
+    )
     assert status_of(loaded_and_built, "ORG-RUN", "P-LEFT-0229", LEFT) == (
-        "retained", D("2026-09-01"))
+        "retained",
+        D("2026-09-01"),
+    )
     assert status_of(loaded_and_built, "ORG-RUN", "C-0831", CONTACTS) == ("due", D("2024-02-29"))
-    assert status_of(loaded_and_built, "ORG-RUN", "E-AUTHOR", EMPLOYEES) == (
-        "due", D("2025-02-28"))
-    assert status_of(loaded_and_built, "ORG-HOLD", "K-ORG-HELD",
-                     "correspondence_3y_after_contract") == ("on_hold", D("2025-12-31"))
+    assert status_of(loaded_and_built, "ORG-RUN", "E-AUTHOR", EMPLOYEES) == ("due", D("2025-02-28"))
+    assert status_of(
+        loaded_and_built, "ORG-HOLD", "K-ORG-HELD", "correspondence_3y_after_contract"
+    ) == ("on_hold", D("2025-12-31"))
 
 
-def test_loaded_extract_builds_the_same_statuses_as_the_worked_example_rows(loaded_and_built,
-                                                                           statuses):
+def test_loaded_extract_builds_the_same_statuses_as_the_worked_example_rows(
+    loaded_and_built, statuses
+):
     """Load and staging change nothing the rules read: every subject an extract can carry has
     the status, dates and winning rule the hand-written warehouse gives it."""
     expected = {key: row for key, row in statuses.items() if key[1] not in RETENTION_MADE}
     assert loaded_and_built.keys() == expected.keys()
-    columns = ("status", "action", "triggered_by", "trigger_on", "due_on", "backups_clear_on",
-               "is_held", "is_winning_rule", "actioned_on", "as_of")
+    columns = (
+        "status",
+        "action",
+        "triggered_by",
+        "trigger_on",
+        "due_on",
+        "backups_clear_on",
+        "is_held",
+        "is_winning_rule",
+        "actioned_on",
+        "as_of",
+    )
     for key, row in expected.items():
         assert [loaded_and_built[key][c] for c in columns] == [row[c] for c in columns], key

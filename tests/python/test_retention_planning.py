@@ -1,4 +1,4 @@
-"""retention_plan logic (orchestration/retention/planning.py) on a small in-memory DuckDB.
+"""retention_plan logic (tinytracker/erasure/plan.py) on a small in-memory DuckDB.
 
 dbt unit tests do not run on Python models, so the plan's rules are pinned here: only due
 statuses under the winning rule are planned, every table of the mapping seed is touched where
@@ -12,8 +12,9 @@ import datetime as dt
 import duckdb
 import pytest
 
-from orchestration import warehouse
-from orchestration.retention.planning import (
+from tinytracker.core import paths, schema
+from tinytracker.core.errors import TinyTrackerError
+from tinytracker.erasure.plan import (
     PLAN_COLUMNS,
     build_retention_plan,
     key_expression,
@@ -21,13 +22,13 @@ from orchestration.retention.planning import (
 )
 
 AS_OF = dt.date(2025, 10, 1)
-ACTIONS_CSV = warehouse.SEEDS_DIR / "policy" / "retention_actions.csv"
+ACTIONS_CSV = paths.SEEDS_DIR / "policy" / "retention_actions.csv"
 
 
 @pytest.fixture()
 def con() -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect()
-    warehouse.ensure_schema(connection)
+    schema.ensure_schema(connection)
     connection.execute("""
         insert into raw.pupils (organisation_id, pupil_id, forename) values
             ('O1', 'P-DUE', 'Ada'), ('O1', 'P-HELD', 'Bo'), ('O1', 'P-RETAINED', 'Cy'),
@@ -64,9 +65,18 @@ def statuses(con: duckdb.DuckDBPyConnection, rows: str) -> duckdb.DuckDBPyRelati
 def plan_rows(con: duckdb.DuckDBPyConnection, status_rows: str) -> list[dict[str, object]]:
     tables = {
         name: con.table(name)
-        for name in ("raw.pupils", "raw.pupil_contacts", "raw.attendance_sessions",
-                     "raw.assessments", "raw.sen_records", "raw.reports", "raw.employees",
-                     "raw.correspondence", "raw.setup_imports", "raw.quarantine")
+        for name in (
+            "raw.pupils",
+            "raw.pupil_contacts",
+            "raw.attendance_sessions",
+            "raw.assessments",
+            "raw.sen_records",
+            "raw.reports",
+            "raw.employees",
+            "raw.correspondence",
+            "raw.setup_imports",
+            "raw.quarantine",
+        )
     }
     plan = build_retention_plan(
         statuses=statuses(con, status_rows),
@@ -81,7 +91,9 @@ def plan_rows(con: duckdb.DuckDBPyConnection, status_rows: str) -> list[dict[str
 
 
 def test_only_due_subjects_under_their_winning_rule_are_planned(con):
-    rows = plan_rows(con, """
+    rows = plan_rows(
+        con,
+        """
         ('O1', 'pupil', 'P-DUE', 'left_pupils_2_academic_years', 'due', true, '2025-09-01'),
         ('O1', 'pupil', 'P-DUE', 'pupils_2y_after_contract', 'due', false, '2025-09-15'),
         ('O1', 'pupil', 'P-HELD', 'left_pupils_2_academic_years', 'on_hold', true, '2024-09-01'),
@@ -90,7 +102,8 @@ def test_only_due_subjects_under_their_winning_rule_are_planned(con):
         ('O1', 'pupil', 'P-HELD-NO-TRIGGER', 'left_pupils_2_academic_years', 'on_hold', true,
          null),
         ('O1', 'pupil', 'P-RETAINED', 'left_pupils_2_academic_years', 'retained', true, null)
-    """)
+    """,
+    )
     assert {(r["subject_id"], r["rule_id"]) for r in rows} == {
         ("P-DUE", "left_pupils_2_academic_years")
     }
@@ -99,42 +112,69 @@ def test_only_due_subjects_under_their_winning_rule_are_planned(con):
 
 
 def test_pupil_anonymisation_touches_each_table_where_the_pupil_has_rows(con):
-    rows = plan_rows(con, """
+    rows = plan_rows(
+        con,
+        """
         ('O1', 'pupil', 'P-DUE', 'left_pupils_2_academic_years', 'due', true, '2025-09-01')
-    """)
+    """,
+    )
     by_table = {r["table_name"]: r for r in rows}
     # no assessments, SEN records or reports for this pupil: nothing to do there
-    assert set(by_table) == {"raw.pupils", "raw.attendance_sessions", "raw.pupil_contacts",
-                             "raw.quarantine"}
+    assert set(by_table) == {
+        "raw.pupils",
+        "raw.attendance_sessions",
+        "raw.pupil_contacts",
+        "raw.quarantine",
+    }
     pupils = by_table["raw.pupils"]
     assert (pupils["action"], pupils["rekey_column"], pupils["row_count"]) == (
-        "anonymise", "pupil_id", 1)
+        "anonymise",
+        "pupil_id",
+        1,
+    )
     assert pupils["columns_to_clear"].split(",") == [
-        "upn", "forename", "surname", "date_of_birth", "address", "postcode", "email", "phone",
-        "_extra"]
+        "upn",
+        "forename",
+        "surname",
+        "date_of_birth",
+        "address",
+        "postcode",
+        "email",
+        "phone",
+        "_extra",
+    ]
     attendance = by_table["raw.attendance_sessions"]
     # O2's row for a pupil with the same MIS id is not counted
     assert (attendance["row_count"], attendance["columns_to_clear"]) == (2, "_extra")
     contacts = by_table["raw.pupil_contacts"]
     assert (contacts["action"], contacts["key_column"], contacts["columns_to_clear"]) == (
-        "delete", "pupil_id", None)
+        "delete",
+        "pupil_id",
+        None,
+    )
     quarantine = by_table["raw.quarantine"]
     assert (quarantine["key_column"], quarantine["row_count"]) == ("raw_values.pupil_id", 1)
 
 
 def test_employee_named_on_a_report_keeps_name_others_lose_it(con):
-    rows = plan_rows(con, """
+    rows = plan_rows(
+        con,
+        """
         ('O1', 'employee', 'E-AUTHOR', 'employees_1m_after_leaving', 'due', true, '2025-02-28'),
         ('O1', 'employee', 'E-PLAIN', 'employees_1m_after_leaving', 'due', true, '2025-02-28')
-    """)
+    """,
+    )
     employees = {r["subject_id"]: r for r in rows if r["table_name"] == "raw.employees"}
     assert employees["E-AUTHOR"]["columns_to_clear"] == (
-        "email,phone,gender,teacher_number,role,_extra")
+        "email,phone,gender,teacher_number,role,_extra"
+    )
     assert employees["E-PLAIN"]["columns_to_clear"] == (
-        "email,phone,gender,teacher_number,role,_extra,forename,surname")
+        "email,phone,gender,teacher_number,role,_extra,forename,surname"
+    )
     reports = [r for r in rows if r["table_name"] == "raw.reports"]
     assert [(r["subject_id"], r["key_column"], r["rekey_column"]) for r in reports] == [
-        ("E-AUTHOR", "author_employee_id", "author_employee_id")]
+        ("E-AUTHOR", "author_employee_id", "author_employee_id")
+    ]
 
 
 def test_a_row_two_due_subjects_reach_is_planned_once_under_the_first_step(con):
@@ -149,10 +189,13 @@ def test_a_row_two_due_subjects_reach_is_planned_once_under_the_first_step(con):
                 '{"contact_id": "C-1", "pupil_id": "P-DUE", "priority": "x"}',
                 timestamp '2024-01-01 00:00')
     """)
-    rows = plan_rows(con, """
+    rows = plan_rows(
+        con,
+        """
         ('O1', 'pupil', 'P-DUE', 'left_pupils_2_academic_years', 'due', true, '2025-09-01'),
         ('O1', 'pupil_contact', 'C-1', 'contacts_6m_after_removal', 'due', true, '2024-02-29')
-    """)
+    """,
+    )
     by_step = {(r["rule_id"], r["table_name"]): r["row_count"] for r in rows}
     assert by_step[("contacts_6m_after_removal", "raw.pupil_contacts")] == 1
     assert ("left_pupils_2_academic_years", "raw.pupil_contacts") not in by_step
@@ -172,16 +215,30 @@ def test_a_row_two_due_subjects_reach_is_planned_once_under_the_first_step(con):
 
 def test_planning_materializes_the_due_subjects_when_given_the_connection(con):
     """The dbt model passes its session: the statuses (a chain of views there) are read once."""
-    tables = {name: con.table(name) for name in (
-        "raw.pupils", "raw.pupil_contacts", "raw.attendance_sessions", "raw.assessments",
-        "raw.sen_records", "raw.reports", "raw.employees", "raw.correspondence",
-        "raw.setup_imports", "raw.quarantine")}
+    tables = {
+        name: con.table(name)
+        for name in (
+            "raw.pupils",
+            "raw.pupil_contacts",
+            "raw.attendance_sessions",
+            "raw.assessments",
+            "raw.sen_records",
+            "raw.reports",
+            "raw.employees",
+            "raw.correspondence",
+            "raw.setup_imports",
+            "raw.quarantine",
+        )
+    }
     actions = con.read_csv(str(ACTIONS_CSV), all_varchar=True).project(
-        "* replace (cast(step as integer) as step)")
-    status_rows = ("('O1', 'pupil', 'P-DUE', 'left_pupils_2_academic_years', 'due', true, "
-                   "'2025-09-01')")
-    with_con = build_retention_plan(statuses(con, status_rows), actions, tables, AS_OF,
-                                    con=con).to_dicts()
+        "* replace (cast(step as integer) as step)"
+    )
+    status_rows = (
+        "('O1', 'pupil', 'P-DUE', 'left_pupils_2_academic_years', 'due', true, '2025-09-01')"
+    )
+    with_con = build_retention_plan(
+        statuses(con, status_rows), actions, tables, AS_OF, con=con
+    ).to_dicts()
     without = build_retention_plan(statuses(con, status_rows), actions, tables, AS_OF).to_dicts()
     assert with_con == without and with_con
     assert con.execute("select count(*) from tt_plan_due").fetchone()[0] == 1
@@ -190,15 +247,22 @@ def test_planning_materializes_the_due_subjects_when_given_the_connection(con):
 def test_json_member_keys_read_the_quarantined_raw_values():
     assert key_expression("pupil_id") == "pupil_id"
     assert key_expression("raw_values.pupil_id") == (
-        "trim(json_extract_string(raw_values, '$.pupil_id'))")
+        "trim(json_extract_string(raw_values, '$.pupil_id'))"
+    )
 
 
 def test_mapping_naming_a_table_the_model_does_not_read_is_refused(con):
-    actions = con.sql("select 'r' as rule_id, 1 as step, 'pupil' as subject_kind, "
-                      "'raw.unknown' as table_name, 'pupil_id' as key_column")
+    actions = con.sql(
+        "select 'r' as rule_id, 1 as step, 'pupil' as subject_kind, "
+        "'raw.unknown' as table_name, 'pupil_id' as key_column"
+    )
     with pytest.raises(KeyError, match="raw.unknown"):
-        build_retention_plan(statuses(con, "('O1','pupil','P','r','due',true,'2025-01-01')"),
-                             actions, {"raw.reports": con.table("raw.reports")}, AS_OF)
+        build_retention_plan(
+            statuses(con, "('O1','pupil','P','r','due',true,'2025-01-01')"),
+            actions,
+            {"raw.reports": con.table("raw.reports")},
+            AS_OF,
+        )
 
 
 def test_null_as_of_var_means_the_warehouse_current_date(con):
@@ -206,5 +270,5 @@ def test_null_as_of_var_means_the_warehouse_current_date(con):
     assert parse_as_of("None", con) == today
     assert parse_as_of(None, con) == today
     assert parse_as_of("2025-10-01", con) == AS_OF
-    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+    with pytest.raises(TinyTrackerError, match="YYYY-MM-DD"):
         parse_as_of("01/10/2025", con)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import csv
 import re
-from pathlib import Path
 
 import pytest
 
-from orchestration.retention import schedule_doc
-from orchestration.warehouse import PROJECT_DIR
+from tinytracker.core.paths import PROJECT_DIR
+from tinytracker.retention import schedule_doc
 
 # The privacy policy and the rules spec as committed with the project (docs/policy/), so the
 # checks run on any clone; test_policy_copies_match_the_shared_originals keeps them current.
@@ -30,7 +29,7 @@ def seed(name: str) -> list[dict[str, str]]:
 def test_committed_schedule_matches_a_fresh_render_of_the_seeds():
     committed = schedule_doc.SCHEDULE_PATH.read_text(encoding="utf-8")
     assert committed == schedule_doc.render_from_seeds(), (
-        "docs/retention-schedule.md is stale: run python -m orchestration.retention.schedule_doc"
+        "docs/retention-schedule.md is stale: run python -m tinytracker.retention.schedule_doc"
     )
 
 
@@ -90,8 +89,8 @@ def test_request_rule_ids_are_exactly_the_ids_the_erasure_code_writes():
     """The seed is how the rights code's ids become documented rule ids: the two must agree
     on every (rule id, subject kind) pair, or retention_status fails its relationships test
     and audit.retention_log names a step the DPO cannot look up."""
-    from orchestration.rights import erasure
-    from orchestration.rights.subjects import CLI_KINDS
+    from tinytracker.rights import erasure
+    from tinytracker.rights.subjects import CLI_KINDS
 
     written = {(erasure.ERASURE_RULE, kind) for kind in CLI_KINDS.values()}
     written |= {(rule_id, kind) for kind, rule_id in erasure.RELATED_RULES.items()}
@@ -106,7 +105,7 @@ def test_request_rules_take_the_action_of_their_kind_and_never_reuse_a_rule_id()
     """A request does to a subject what the calendar rules do to that kind of subject. The
     quarantined copies of a person's rows are deleted whatever the kind, as a scheduled
     anonymisation deletes them (raw.quarantine keeps raw values, which cannot be re-keyed)."""
-    from orchestration.rights import erasure
+    from tinytracker.rights import erasure
 
     rules = seed("retention_rules")
     kind_actions = {(r["subject_kind"], r["action"]) for r in rules}
@@ -116,7 +115,8 @@ def test_request_rules_take_the_action_of_their_kind_and_never_reuse_a_rule_id()
             continue
         assert (request["subject_kind"], request["action"]) in kind_actions, request["rule_id"]
     assert not {r["rule_id"] for r in seed("retention_request_rules")} & {
-        r["rule_id"] for r in rules}
+        r["rule_id"] for r in rules
+    }
 
 
 def test_request_rules_quote_the_policy_verbatim_and_are_in_the_schedule():

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration import cli, warehouse
+from tinytracker.cli import main as cli
+from tinytracker.core import paths, schema, warehouse
 
 HOLD = (
     "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
@@ -18,8 +19,9 @@ HOLD = (
 
 
 def hold_lock(db: Path, seconds: float) -> subprocess.Popen:
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db), str(seconds)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout.readline().strip() == "locked"
     return holder
 
@@ -28,14 +30,15 @@ def hold_lock(db: Path, seconds: float) -> subprocess.Popen:
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "warehouse.duckdb"
     con = warehouse.connect(path)
-    warehouse.ensure_schema(con)
+    schema.ensure_schema(con)
     con.close()
-    monkeypatch.setenv(warehouse.DB_ENV, str(path))
+    monkeypatch.setenv(paths.DB_ENV, str(path))
     return path
 
 
 def test_a_command_on_a_locked_warehouse_fails_with_a_clear_message(
-        db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     monkeypatch.setenv(warehouse.LOCK_WAIT_ENV, "1")
     holder = hold_lock(db, 10)
     try:
@@ -53,7 +56,8 @@ def test_a_command_on_a_locked_warehouse_fails_with_a_clear_message(
 
 
 def test_a_command_waits_for_a_short_lock_and_then_runs(
-        db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     monkeypatch.setenv(warehouse.LOCK_WAIT_ENV, "20")
     holder = hold_lock(db, 1.5)
     try:

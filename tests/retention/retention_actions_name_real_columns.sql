@@ -1,7 +1,7 @@
 -- What it guards: every table, key, re-key and cleared column that seeds/policy/retention_actions
 --   .csv names exists in the warehouse, so the plan and the apply step never aim at a column
 --   that is not there (a typo would leave personal data in place).
--- When it matters: when the mapping seed or a raw table's DDL (orchestration/warehouse.py)
+-- When it matters: when the mapping seed or a raw table's DDL (tinytracker/core/warehouse.py)
 --   changes.
 -- How to resolve: fix the listed name in seeds/policy/retention_actions.csv, or add the column
 --   to the landing contract and warehouse DDL.

@@ -4,7 +4,7 @@
 -- When it matters: every build; the apply step executes the plan as it stands, so a mismatch
 --   would purge held data or leave due data in place.
 -- How to resolve: compare the listed subject in retention_status and retention_plan; fix
---   orchestration/retention/planning.py or seeds/policy/retention_actions.csv.
+--   tinytracker/erasure/plan.py or seeds/policy/retention_actions.csv.
 with
 
 retention_status as (

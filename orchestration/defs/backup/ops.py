@@ -4,26 +4,28 @@ import datetime as dt
 
 import dagster as dg
 
-from orchestration import storage
 from orchestration.defs.backup.config import BackupConfig
 from orchestration.defs.backup.report import prune_metadata, snapshot_metadata
-from orchestration.defs.dates import resolve_date
 from orchestration.defs.failures import user_errors_as_failure
 from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
 from orchestration.defs.warehouse.resources import WarehouseResource
+from tinytracker.backup import snapshots
+from tinytracker.core import paths, policy
+from tinytracker.core.dates import resolve_date
 
 
 @dg.op(
     pool=WAREHOUSE_POOL,  # holds the warehouse's lock while it copies (a consistent snapshot)
     out=dg.Out(str, description="The snapshot's date, YYYY-MM-DD: pruning counts from it."),
     description="Copy the warehouse to <backup dir>/tinytracker-<date>.duckdb (env "
-                "TINYTRACKER_BACKUP_DIR, default backups/).",
+    "TINYTRACKER_BACKUP_DIR, default backups/).",
 )
-def snapshot_warehouse(context: dg.OpExecutionContext, config: BackupConfig,
-                       warehouse: WarehouseResource) -> dg.Output:
+def snapshot_warehouse(
+    context: dg.OpExecutionContext, config: BackupConfig, warehouse: WarehouseResource
+) -> dg.Output:
     with user_errors_as_failure():
         taken_on = resolve_date(config.taken_on, field="taken_on")
-        backup = storage.snapshot(taken_on, db=warehouse.path())
+        backup = snapshots.snapshot(taken_on, db=warehouse.path())
     context.log.info(f"snapshot written: {backup.path}")
     return dg.Output(taken_on.isoformat(), metadata=snapshot_metadata(backup))
 
@@ -31,16 +33,16 @@ def snapshot_warehouse(context: dg.OpExecutionContext, config: BackupConfig,
 @dg.op(
     out=dg.Out(dg.Nothing),
     description="Shred and delete backups older than the policy's backup period (seeds/policy/"
-                "retention_general_clauses.csv, backups_kept_90_days). Runs only after a "
-                "successful snapshot; touches the backup folder only.",
+    "retention_general_clauses.csv, backups_kept_90_days). Runs only after a "
+    "successful snapshot; touches the backup folder only.",
 )
 def prune_backups(context: dg.OpExecutionContext, taken_on: str) -> dg.Output:
     today = dt.date.fromisoformat(taken_on)
-    directory = storage.backup_dir()
+    directory = paths.backup_dir()
     with user_errors_as_failure():
-        keep_days = storage.backup_retention_days()
-    pruned = storage.prune(today, directory, keep_days=keep_days)
-    kept = storage.list_backups(directory)
+        keep_days = policy.backup_retention_days()
+    pruned = snapshots.prune(today, directory, keep_days=keep_days)
+    kept = snapshots.list_backups(directory)
     for backup in pruned:
         context.log.info(f"pruned {backup.path} (taken {backup.taken_on})")
     return dg.Output(None, metadata=prune_metadata(today, pruned, kept, directory, keep_days))

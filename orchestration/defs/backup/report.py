@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from orchestration.storage import Backup, backup_retention_days
+from tinytracker.backup.snapshots import Backup
+from tinytracker.core.policy import backup_retention_days
 
 
 def snapshot_metadata(backup: Backup) -> dict[str, object]:
@@ -16,8 +17,13 @@ def snapshot_metadata(backup: Backup) -> dict[str, object]:
     }
 
 
-def prune_metadata(today: dt.date, pruned: list[Backup], kept: list[Backup],
-                   directory: Path, keep_days: int | None = None) -> dict[str, object]:
+def prune_metadata(
+    today: dt.date,
+    pruned: list[Backup],
+    kept: list[Backup],
+    directory: Path,
+    keep_days: int | None = None,
+) -> dict[str, object]:
     keep_days = backup_retention_days() if keep_days is None else keep_days
     return {
         "backup_dir": str(directory),

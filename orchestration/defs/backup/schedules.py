@@ -4,7 +4,7 @@ import dagster as dg
 
 from orchestration.defs.backup.jobs import nightly_backup
 from orchestration.defs.backup.run_config import nightly_backup_run_config
-from orchestration.defs.dates import TIMEZONE, scheduled_date
+from tinytracker.core.dates import TIMEZONE, scheduled_date
 
 
 @dg.schedule(
@@ -16,5 +16,7 @@ from orchestration.defs.dates import TIMEZONE, scheduled_date
 )
 def nightly_backup_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     taken_on = scheduled_date(context.scheduled_execution_time)
-    return dg.RunRequest(run_config=nightly_backup_run_config(taken_on),
-                         tags={"tinytracker/taken_on": taken_on.isoformat()})
+    return dg.RunRequest(
+        run_config=nightly_backup_run_config(taken_on),
+        tags={"tinytracker/taken_on": taken_on.isoformat()},
+    )

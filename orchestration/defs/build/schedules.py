@@ -4,7 +4,7 @@ import dagster as dg
 
 from orchestration.defs.build.jobs import nightly_build
 from orchestration.defs.build.run_config import nightly_build_run_config
-from orchestration.defs.dates import TIMEZONE, scheduled_date
+from tinytracker.core.dates import TIMEZONE, scheduled_date
 
 
 @dg.schedule(
@@ -16,5 +16,6 @@ from orchestration.defs.dates import TIMEZONE, scheduled_date
 )
 def nightly_build_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     as_of = scheduled_date(context.scheduled_execution_time)
-    return dg.RunRequest(run_config=nightly_build_run_config(as_of),
-                         tags={"tinytracker/as_of": as_of.isoformat()})
+    return dg.RunRequest(
+        run_config=nightly_build_run_config(as_of), tags={"tinytracker/as_of": as_of.isoformat()}
+    )

@@ -22,7 +22,11 @@ from orchestration.defs.warehouse.resources import WarehouseResource
     dagster_dbt_translator=dbt_translator,
     pool=WAREHOUSE_POOL,
 )
-def tinytracker_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                           warehouse: WarehouseResource, config: DbtBuildConfig):
+def tinytracker_dbt_assets(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
+):
     warehouse.ensure_sources()  # a fresh warehouse has every source table dbt reads
     yield from dbt.cli(dbt_build_args(config.as_of), context=context).stream()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from orchestration.dbt_runner import PRODUCTION_EXCLUDES, parse_as_of
+from tinytracker.core.dates import parse_date
+from tinytracker.core.dbt import PRODUCTION_EXCLUDES
 
 
 def dbt_build_args(as_of: str | None) -> list[str]:
@@ -14,7 +15,7 @@ def dbt_build_args(as_of: str | None) -> list[str]:
     with the project's own error message, instead of as a dbt compilation error.
     """
     args = ["build", *PRODUCTION_EXCLUDES]  # unit tests run in CI, not on the nightly build
-    as_of_date = parse_as_of(as_of.strip() if as_of else None)
+    as_of_date = parse_date(as_of.strip() if as_of else None, "run config as_of")
     if as_of_date is not None:
         args += ["--vars", json.dumps({"as_of": as_of_date.isoformat()})]
     return args

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
-from orchestration.warehouse import PROJECT_DIR
+from tinytracker.core.paths import PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR, target="dev")
 

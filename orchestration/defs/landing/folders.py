@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.warehouse import PROJECT_DIR
+from tinytracker.core.paths import PROJECT_DIR
 
 LANDING_DIR_ENV = "TINYTRACKER_LANDING_DIR"
 DEFAULT_LANDING_DIR = "landing"
@@ -83,8 +83,7 @@ SKIPPED_PREFIX = "skipped:"
 """Cursor value of a folder skipped (MIS permission revoked), not loaded: ``skipped:<fp>``."""
 
 
-def new_folders(folders: Iterable[LandingFolder],
-                seen: Mapping[str, str]) -> list[LandingFolder]:
+def new_folders(folders: Iterable[LandingFolder], seen: Mapping[str, str]) -> list[LandingFolder]:
     """Folders not loaded before: new, re-delivered (another fingerprint), or skipped last time.
 
     A skipped folder is reconsidered on every tick (its cursor value is not its fingerprint),
@@ -111,15 +110,22 @@ def decode_cursor(cursor: str | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
-def encode_cursor(folders: Iterable[LandingFolder],
-                  skipped: Iterable[LandingFolder] = ()) -> str:
+def encode_cursor(folders: Iterable[LandingFolder], skipped: Iterable[LandingFolder] = ()) -> str:
     """Only folders still present are kept, so the cursor does not grow forever; Dagster's
     run keys still stop a removed-and-restored identical folder loading twice. ``skipped``
     folders are marked as such, so :func:`new_folders` offers them again."""
     skipped_names = {folder.name for folder in skipped}
-    return json.dumps({folder.name: (SKIPPED_PREFIX + folder.fingerprint
-                                     if folder.name in skipped_names else folder.fingerprint)
-                       for folder in folders}, sort_keys=True)
+    return json.dumps(
+        {
+            folder.name: (
+                SKIPPED_PREFIX + folder.fingerprint
+                if folder.name in skipped_names
+                else folder.fingerprint
+            )
+            for folder in folders
+        },
+        sort_keys=True,
+    )
 
 
 def load_run_config(folder: Path) -> dict:

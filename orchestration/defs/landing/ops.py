@@ -8,19 +8,20 @@ from orchestration.defs.landing.folders import resolve_extract_folder
 from orchestration.defs.landing.report import load_metadata, refusal_warning
 from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
 from orchestration.defs.warehouse.resources import WarehouseResource
-from orchestration.loader.result import format_result
-from orchestration.loader.run import load_extract
+from tinytracker.loading.result import format_result
+from tinytracker.loading.run import load_extract
 
 
 @dg.op(
     pool=WAREHOUSE_POOL,
     out=dg.Out(dg.Nothing),
-    description="Load one extract folder (orchestration.loader.run.load_extract). Organisations "
-                "whose MIS permission is revoked are refused and reported as a warning; the "
-                "run fails only when the whole extract is unusable (then nothing is stored).",
+    description="Load one extract folder (tinytracker.loading.run.load_extract). Organisations "
+    "whose MIS permission is revoked are refused and reported as a warning; the "
+    "run fails only when the whole extract is unusable (then nothing is stored).",
 )
-def load_extract_folder(context: dg.OpExecutionContext, config: LoadExtractConfig,
-                        warehouse: WarehouseResource) -> dg.Output:
+def load_extract_folder(
+    context: dg.OpExecutionContext, config: LoadExtractConfig, warehouse: WarehouseResource
+) -> dg.Output:
     folder = resolve_extract_folder(config.folder)
     with user_errors_as_failure():
         result = load_extract(folder, db=warehouse.path())
@@ -29,5 +30,7 @@ def load_extract_folder(context: dg.OpExecutionContext, config: LoadExtractConfi
     warning = refusal_warning(result)
     if warning:
         context.log.warning(warning)
-    return dg.Output(None, metadata={**load_metadata(result),
-                                     "report": dg.MetadataValue.md(f"```\n{report}\n```")})
+    return dg.Output(
+        None,
+        metadata={**load_metadata(result), "report": dg.MetadataValue.md(f"```\n{report}\n```")},
+    )

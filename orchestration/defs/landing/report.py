@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestration.loader.result import COUNT_COLUMNS, LoadResult
+from tinytracker.loading.result import COUNT_COLUMNS, LoadResult
 
 
 def load_metadata(result: LoadResult) -> dict[str, object]:
@@ -26,5 +26,7 @@ def refusal_warning(result: LoadResult) -> str | None:
         f"{org.organisation_id} {org.name or '(no name)'} ({org.rows} rows)"
         for org in result.refused_organisations
     )
-    return (f"MIS permission revoked: nothing was stored for {names}. Every other "
-            "organisation of the extract was loaded.")
+    return (
+        f"MIS permission revoked: nothing was stored for {names}. Every other "
+        "organisation of the extract was loaded."
+    )

@@ -20,7 +20,7 @@ from orchestration.defs.landing.folders import (
     was_skipped,
 )
 from orchestration.defs.landing.jobs import load_extract_job
-from orchestration.rights.organisations import revoked_only_reason
+from tinytracker.loading.organisations import revoked_only_reason
 
 
 @dg.sensor(
@@ -28,9 +28,9 @@ from orchestration.rights.organisations import revoked_only_reason
     job=load_extract_job,
     minimum_interval_seconds=30,
     description=f"Every 30 s: each extract folder in the landing folder (env "
-                f"TINYTRACKER_LANDING_DIR, default landing/) that holds a {READY_MARKER} marker "
-                "file and is new or re-delivered is loaded once (run key: folder name and a "
-                "fingerprint of its files).",
+    f"TINYTRACKER_LANDING_DIR, default landing/) that holds a {READY_MARKER} marker "
+    "file and is new or re-delivered is loaded once (run key: folder name and a "
+    "fingerprint of its files).",
 )
 def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     root = landing_dir()
@@ -38,8 +38,11 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     seen = decode_cursor(context.cursor)
     new = new_folders(ready, seen)
     if not new:
-        reason = (f"landing folder {root} does not exist" if not root.is_dir()
-                  else f"no new extract folder with a {READY_MARKER} marker in {root}")
+        reason = (
+            f"landing folder {root} does not exist"
+            if not root.is_dir()
+            else f"no new extract folder with a {READY_MARKER} marker in {root}"
+        )
         return dg.SensorResult(skip_reason=reason, cursor=encode_cursor(ready))
     requested = []
     skipped = []
@@ -56,11 +59,16 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     if not requested:
         return dg.SensorResult(
             skip_reason="every new extract is only for organisations whose MIS permission is "
-                        "revoked", cursor=cursor)
+            "revoked",
+            cursor=cursor,
+        )
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=folder.run_key, run_config=load_run_config(folder.path),
-                          tags={"tinytracker/extract": folder.name})
+            dg.RunRequest(
+                run_key=folder.run_key,
+                run_config=load_run_config(folder.path),
+                tags={"tinytracker/extract": folder.name},
+            )
             for folder in requested
         ],
         cursor=cursor,

@@ -7,7 +7,7 @@ from orchestration.defs.failures import user_errors_as_failure
 from orchestration.defs.publish.report import publish_metadata
 from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
 from orchestration.defs.warehouse.resources import WarehouseResource
-from orchestration.publish import publish_marts
+from tinytracker.publishing.publish import publish_marts
 
 # publish copies every table of schema marts: depend on every dbt asset in that schema
 MART_KEYS = sorted(
@@ -23,11 +23,12 @@ MART_KEYS = sorted(
     pool=WAREHOUSE_POOL,  # reads the warehouse: no other process may hold it meanwhile
     kinds={"duckdb", "parquet"},
     description="The tables of schema marts, copied into the analyst database "
-                "(env TINYTRACKER_ANALYTICS_DB) and one Parquet file per mart. "
-                "Analysts never open the warehouse.",
+    "(env TINYTRACKER_ANALYTICS_DB) and one Parquet file per mart. "
+    "Analysts never open the warehouse.",
 )
-def analyst_marts(context: dg.AssetExecutionContext,
-                  warehouse: WarehouseResource) -> dg.MaterializeResult:
+def analyst_marts(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     with user_errors_as_failure():
         result = publish_marts(warehouse_db=warehouse.path())
     context.log.info(f"published {len(result.row_counts)} marts to {result.analytics_db}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestration.publish import PublishResult
+from tinytracker.publishing.publish import PublishResult
 
 
 def publish_metadata(result: PublishResult) -> dict[str, object]:

@@ -18,8 +18,9 @@ from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
 from orchestration.defs.warehouse.resources import WarehouseResource
 
 
-def retention_run_of(instance: dg.DagsterInstance,
-                     run_id: str) -> tuple[dt.date | None, bool | None]:
+def retention_run_of(
+    instance: dg.DagsterInstance, run_id: str
+) -> tuple[dt.date | None, bool | None]:
     """as_of and dry_run of the ``retention_run`` materialized in Dagster run ``run_id``."""
     records = instance.get_records_for_run(
         run_id=run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, ascending=False
@@ -30,8 +31,7 @@ def retention_run_of(instance: dg.DagsterInstance,
             continue
         metadata = materialization.metadata
         if "as_of" in metadata and "dry_run" in metadata:
-            return (dt.date.fromisoformat(metadata["as_of"].value),
-                    bool(metadata["dry_run"].value))
+            return (dt.date.fromisoformat(metadata["as_of"].value), bool(metadata["dry_run"].value))
     return None, None
 
 
@@ -41,11 +41,12 @@ def retention_run_of(instance: dg.DagsterInstance,
     blocking=True,
     pool=WAREHOUSE_POOL,
     description="After this run's non-dry retention run: no subject in "
-                "retention.retention_status is still 'due' with due_on on or before as_of "
-                "(on_hold is fine). A dry run passes with a note.",
+    "retention.retention_status is still 'due' with due_on on or before as_of "
+    "(on_hold is fine). A dry run passes with a note.",
 )
-def nothing_overdue_after_apply(context: dg.AssetCheckExecutionContext,
-                                warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def nothing_overdue_after_apply(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
     as_of, dry_run = retention_run_of(context.instance, context.run.run_id)
     with user_errors_as_failure():
         if as_of is None or dry_run:
@@ -56,6 +57,9 @@ def nothing_overdue_after_apply(context: dg.AssetCheckExecutionContext,
                 verdict = check_after_apply(con, as_of, dry_run)
             finally:
                 con.close()
-    return dg.AssetCheckResult(passed=verdict.passed, description=verdict.description,
-                               metadata=verdict.metadata,
-                               severity=dg.AssetCheckSeverity.ERROR)
+    return dg.AssetCheckResult(
+        passed=verdict.passed,
+        description=verdict.description,
+        metadata=verdict.metadata,
+        severity=dg.AssetCheckSeverity.ERROR,
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from orchestration.retention.apply import RunResult
+from tinytracker.erasure.result import RunResult
 
 STATUS_RELATION = "retention.retention_status"
 SCHEDULE_TAG = "dagster/schedule_name"
@@ -84,20 +84,27 @@ def count_overdue(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, i
 
 
 def count_on_hold(con: duckdb.DuckDBPyConnection) -> int:
-    return int(con.execute(
-        f"select count(distinct (organisation_id, subject_kind, subject_id)) "
-        f"from {STATUS_RELATION} where status = 'on_hold'"
-    ).fetchone()[0])
+    return int(
+        con.execute(
+            f"select count(distinct (organisation_id, subject_kind, subject_id)) "
+            f"from {STATUS_RELATION} where status = 'on_hold'"
+        ).fetchone()[0]
+    )
 
 
 def status_as_of(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
     """The evaluation date(s) retention_status is built for (one, normally)."""
-    return [row[0] for row in con.execute(
-        f"select distinct as_of from {STATUS_RELATION} order by 1").fetchall()]
+    return [
+        row[0]
+        for row in con.execute(
+            f"select distinct as_of from {STATUS_RELATION} order by 1"
+        ).fetchall()
+    ]
 
 
-def check_after_apply(con: duckdb.DuckDBPyConnection | None, as_of: dt.date | None,
-                      dry_run: bool | None) -> AfterApplyCheck:
+def check_after_apply(
+    con: duckdb.DuckDBPyConnection | None, as_of: dt.date | None, dry_run: bool | None
+) -> AfterApplyCheck:
     """Pass unless the apply for ``as_of`` left a subject ``due`` with due_on <= as_of.
 
     ``as_of``/``dry_run`` are those of the retention run made in the same Dagster run (None
@@ -107,8 +114,10 @@ def check_after_apply(con: duckdb.DuckDBPyConnection | None, as_of: dt.date | No
     """
     if as_of is None or dry_run is None:
         return AfterApplyCheck(
-            True, "this Dagster run made no retention run (the check judges the retention run "
-                  "of its own run): nothing to check")
+            True,
+            "this Dagster run made no retention run (the check judges the retention run "
+            "of its own run): nothing to check",
+        )
     if dry_run:
         return AfterApplyCheck(
             True,
@@ -144,7 +153,7 @@ def check_after_apply(con: duckdb.DuckDBPyConnection | None, as_of: dt.date | No
             metadata,
         )
     return AfterApplyCheck(
-        True, f"nothing due on or before {as_of} is left after the apply (on_hold subjects "
-              "are kept)",
+        True,
+        f"nothing due on or before {as_of} is left after the apply (on_hold subjects are kept)",
         metadata,
     )

@@ -9,14 +9,16 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from orchestration import warehouse
+from tinytracker.core import schema
+from tinytracker.core import paths
+from tinytracker.core import warehouse
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse every load, build, retention run and backup works on."""
 
     def path(self) -> Path:
-        return warehouse.db_path()
+        return paths.db_path()
 
     def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         """Open the file, waiting briefly for DuckDB's lock (see ``warehouse.connect``)."""
@@ -26,7 +28,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """Create the raw, audit and bookkeeping tables dbt reads as sources, if missing."""
         con = self.connect()
         try:
-            warehouse.ensure_schema(con)
+            schema.ensure_schema(con)
         finally:
             con.close()
 

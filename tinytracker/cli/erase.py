@@ -1,0 +1,85 @@
+"""``tinytracker erase pupil|employee|contact``: erasure on the controller's request."""
+
+from __future__ import annotations
+
+import argparse
+
+from tinytracker import tasks
+from tinytracker.core.dates import parse_date
+from tinytracker.rights import erasure
+from tinytracker.rights.subjects import CLI_KINDS, subject_kind
+
+DESCRIPTION = """\
+Erase one person now, on the controller's request, through the same plan/apply/audit path as a
+scheduled retention run: a pupil is anonymised (identifiers cleared, every row re-keyed to a
+random surrogate; contacts deleted), an employee is anonymised (name kept only where they
+authored a report), a contact is deleted; correspondence about them goes too, and so do the
+setup-import rows and quarantined rows that name them (only those rows: the rest of an import
+stays; the dry run lists them). The run is logged in audit.retention_log / retention_runs
+(requested_by erasure_request), the person goes on the suppression list as keyed tokens so no
+later extract brings back any row about them, and the warehouse file is rewritten.
+
+Dry run unless --apply: it shows, per table, the rows that would change, and changes nothing.
+Refused (exit 3) while a legal hold stands on the person or the organisation. The reason is kept
+in audit.subject_requests and must not contain the person's ids, names or contact details.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "erase",
+        help="erase one pupil, employee or contact now, on the controller's request",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("kind", choices=tuple(CLI_KINDS), help="who is to be erased")
+    parser.add_argument("--organisation", required=True, metavar="ORG", help="organisation_id")
+    parser.add_argument(
+        "--id",
+        required=True,
+        metavar="ID",
+        help="the person's MIS id (pupil_id, employee_id or contact_id)",
+    )
+    parser.add_argument(
+        "--reason",
+        required=True,
+        metavar="TEXT",
+        help="why the controller asked (kept in the audit; no names or ids)",
+    )
+    parser.add_argument(
+        "--apply", action="store_true", help="erase (default: dry run, nothing changes)"
+    )
+    parser.add_argument(
+        "--keep-setup-imports",
+        action="store_true",
+        help="leave the setup-import rows naming the person to their one-year "
+        "rule (default: delete those rows now; the dry run lists them)",
+    )
+    parser.add_argument(
+        "--received",
+        metavar="DATE",
+        help="date the controller received the request (default: today)",
+    )
+    parser.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="date recorded as the erasure date and used for the rebuild (default: today)",
+    )
+    parser.add_argument("--by", metavar="NAME", help="who handles it (default: your login)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = tasks.erase(
+        subject_kind(args.kind),
+        args.organisation,
+        args.id,
+        args.reason,
+        apply_changes=args.apply,
+        as_of=parse_date(args.as_of, "--as-of"),
+        received_on=parse_date(args.received, "--received"),
+        keep_setup_imports=args.keep_setup_imports,
+        handled_by=args.by,
+    )
+    print(erasure.format_result(result))
+    return 0

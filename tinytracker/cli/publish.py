@@ -1,0 +1,70 @@
+"""``tinytracker publish``: copy the analytic marts into the read-only analyst database."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tinytracker.publishing.publish import ANALYTICS_DB_ENV, PublishResult, publish_marts
+
+DESCRIPTION = f"""\
+Copy every table of schema marts (aggregates only, small cells suppressed) from the
+warehouse (env TINYTRACKER_DB) into a fresh analyst database (env {ANALYTICS_DB_ENV}, default
+warehouse/analytics.duckdb), and write one Parquet file per mart into analytics/ beside it.
+Nothing else leaves the warehouse. The new file replaces the old one in a single rename, so
+readers never see a half-written file, and it is read-only on disk: open it with
+`duckdb -readonly` or duckdb.connect(path, read_only=True).
+
+`tinytracker build` publishes after every successful build; run this command to publish
+again without building.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "publish",
+        help="copy the marts (and nothing else) into the read-only analyst database",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="warehouse to read (default: env TINYTRACKER_DB)",
+    )
+    parser.add_argument(
+        "--analytics-db",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"analyst database to write (default: env {ANALYTICS_DB_ENV})",
+    )
+    parser.add_argument(
+        "--parquet-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="Parquet folder (default: analytics/ beside the analyst database)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = publish_marts(args.warehouse, args.analytics_db, args.parquet_dir)
+    print(format_result(result))
+    return 0
+
+
+def format_result(result: PublishResult) -> str:
+    """A short report: where the files went and the rows of each mart."""
+    width = max((len(name) for name in result.tables), default=0)
+    lines = [
+        f"Published {len(result.tables)} mart(s) to {result.analytics_db} (read-only)",
+        f"Parquet: {result.parquet_dir}",
+    ]
+    lines += [
+        f"  marts.{name:<{width}}  {rows:>9,} rows" for name, rows in result.row_counts.items()
+    ]
+    return "\n".join(lines)

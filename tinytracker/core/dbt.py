@@ -1,0 +1,129 @@
+"""Run ``dbt build`` on the warehouse for an evaluation date (``as_of``).
+
+One function, :func:`run_dbt_build`, serves the CLI (``tinytracker build``) and can serve
+Dagster: it makes sure the non-dbt tables exist (so a fresh warehouse has every source), points
+dbt at the same warehouse file as everything else (env ``TINYTRACKER_DB``), passes ``as_of``
+as the dbt var every retention model reads, and streams dbt's own output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tinytracker.core import paths, schema, warehouse
+from tinytracker.core.dates import parse_date
+from tinytracker.core.errors import TinyTrackerError
+
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+
+
+def dbt_build_command(
+    as_of: dt.date | None,
+    select: Sequence[str] | None = None,
+    command_name: str = "build",
+    exclude: Sequence[str] | None = None,
+    *,
+    extra_vars: Mapping[str, str] | None = None,
+    target_path: Path | None = None,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """The exact dbt command line (kept separate so it can be shown and tested).
+
+    ``extra_vars`` are dbt vars beside ``as_of`` (a dry run's ``retention_schema``);
+    ``target_path`` keeps such a build's manifest apart from the one Dagster loads;
+    ``extra_args`` go last (a production build's unit-test exclusion).
+    """
+    project = str(paths.PROJECT_DIR)
+    command = [
+        str(DBT_EXECUTABLE),
+        command_name,
+        "--profiles-dir",
+        project,
+        "--project-dir",
+        project,
+    ]
+    dbt_vars: dict[str, str] = {}
+    if as_of is not None:
+        dbt_vars["as_of"] = as_of.isoformat()
+    dbt_vars.update(extra_vars or {})
+    if dbt_vars:
+        command += ["--vars", json.dumps(dbt_vars)]
+    if target_path is not None:
+        command += ["--target-path", str(target_path)]
+    if select:
+        # A partial build tests what it built: dbt's default ("eager") also runs a test that
+        # reads a relation outside the selection, which may not exist yet (a marts test via a
+        # selected staging view) or lives in another schema (a dry run's own copy).
+        command += ["--select", *select, "--indirect-selection", "cautious"]
+    if exclude:
+        command += ["--exclude", *exclude]
+    return command + list(extra_args)
+
+
+# dbt's unit tests run on fixture rows, not on the warehouse's data: they prove the SQL, so they
+# belong in CI (`make test` runs them in its `dbt build`) and a production build skips them, as
+# dbt's documentation recommends. Data tests always run.
+PRODUCTION_EXCLUDES = ("--exclude-resource-type", "unit_test")
+
+
+def run_dbt_build(
+    as_of: str | dt.date | None = None,
+    select: Sequence[str] | None = None,
+    unit_tests: bool = False,
+) -> int:
+    """Build (seeds, models, data tests) for ``as_of``; returns dbt's exit code (0 = passed).
+
+    ``unit_tests`` adds dbt's unit tests, which a production build leaves to CI.
+    """
+    return run_dbt(
+        as_of, select, command="build", extra_args=() if unit_tests else PRODUCTION_EXCLUDES
+    )
+
+
+def run_dbt(
+    as_of: str | dt.date | None = None,
+    select: Sequence[str] | None = None,
+    command: str = "build",
+    exclude: Sequence[str] | None = None,
+    *,
+    extra_vars: Mapping[str, str] | None = None,
+    target_path: Path | None = None,
+    extra_args: Sequence[str] = (),
+) -> int:
+    """Run one dbt command (build, run, test) for ``as_of``; returns dbt's exit code."""
+    as_of_date = parse_date(as_of, "--as-of")
+    con = warehouse.connect()
+    try:
+        schema.ensure_schema(con)
+    finally:
+        con.close()
+    db = paths.db_path().resolve()
+    # dbt opens the file by name from its own directory: the profile dbt hashes then names
+    # only the file, so the parse it saved for another warehouse of the same name (a copy,
+    # a restored file, the next test's) is reused instead of parsing the project again (a
+    # full parse is most of a small build's time). Project, profiles and target paths are
+    # passed absolute, so dbt finds them from any directory.
+    env = {**os.environ, paths.DB_ENV: db.name}
+    if not DBT_EXECUTABLE.exists():
+        raise TinyTrackerError(f"dbt not found at {DBT_EXECUTABLE}: run `make setup` first")
+    completed = subprocess.run(
+        dbt_build_command(
+            as_of_date,
+            select,
+            command,
+            exclude,
+            extra_vars=extra_vars,
+            target_path=target_path,
+            extra_args=extra_args,
+        ),
+        env=env,
+        cwd=db.parent,
+        check=False,
+    )
+    return completed.returncode

@@ -1,0 +1,83 @@
+"""How to open the warehouse: one writer at a time, with a clear message when it is busy.
+
+DuckDB allows one writer per file, so every writer goes through :func:`connect`, which waits a
+little for a lock held by another process and then fails with a message naming the file,
+instead of DuckDB's raw IO error.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import duckdb
+
+from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.paths import db_path
+
+LOCK_WAIT_ENV = "TINYTRACKER_LOCK_WAIT_SECONDS"
+MEMORY_LIMIT_ENV = "TINYTRACKER_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"  # DuckDB spills past it; profiles.yml reads the same variable
+
+
+def duckdb_config() -> dict[str, str]:
+    """Settings every warehouse connection uses (dbt's profile sets the same)."""
+    return {"memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)}
+
+
+def connect(
+    path: Path | None = None, *, read_only: bool = False, wait_seconds: float | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting briefly if another process holds DuckDB's write lock."""
+    path = path or db_path()
+    if read_only and not path.exists():
+        raise TinyTrackerError(f"no warehouse at {path}: load an extract first (tinytracker load)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if wait_seconds is None:
+        wait_seconds = float(os.environ.get(LOCK_WAIT_ENV, "10"))
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise TinyTrackerError(f"cannot open warehouse {path}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise TinyTrackerError(
+                    f"warehouse {path} is locked by another process (DuckDB allows one writer); "
+                    f"waited {wait_seconds:.0f}s. Wait for the running load, build or retention "
+                    "run to finish, then try again."
+                ) from exc
+            time.sleep(0.5)
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether dbt (or the loader) has created ``schema.name`` (a table or a view)."""
+    return (
+        con.execute(
+            "select count(*) from (select schema_name, table_name as name from duckdb_tables() "
+            "union all select schema_name, view_name from duckdb_views()) "
+            "where schema_name = ? and name = ?",
+            [schema, name],
+        ).fetchone()[0]
+        > 0
+    )
+
+
+def require_organisation(con: duckdb.DuckDBPyConnection, organisation_id: str) -> str:
+    """The organisation's name; a clear error when it is not in the warehouse.
+
+    An organisation whose very first extract was refused (MIS permission revoked) was never
+    stored, so it is unknown here too: say so rather than "not found".
+    """
+    rows = con.execute(
+        "select coalesce(name, '') from raw.organisations where organisation_id = ?",
+        [organisation_id],
+    ).fetchall()
+    if not rows:
+        raise TinyTrackerError(
+            f"unknown organisation {organisation_id!r}: it is not in the warehouse (never "
+            "loaded, or every extract of it was refused because its MIS permission is revoked)"
+        )
+    return rows[0][0]

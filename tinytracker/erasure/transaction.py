@@ -1,0 +1,202 @@
+"""One transaction per run: every statement, the suppression list and the audit rows.
+
+Killed at any moment, the warehouse is as before the run or as after it. The statements run in
+:data:`.plan.EXECUTION_ORDER`, so a row two steps reach is changed, and counted, by the first
+(exactly as the plan counted it). ``audit.retention_log`` gets one row per rule and table
+(counts only) and ``audit.retention_runs`` one row per run, dry runs included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import duckdb
+
+from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.schema import ensure_schema
+from tinytracker.core.secret import bind_secret
+from tinytracker.erasure import cohort, ledger, suppression
+from tinytracker.erasure.plan import EXECUTION_ORDER
+from tinytracker.erasure.result import RunResult, StepResult
+from tinytracker.erasure.statements import statement
+from tinytracker.erasure.steps import PLAN_SCHEMA, plan_relation
+
+DRY_RUN_SCHEMA = "retention_dry_run"
+"""A dry run's own copy of the retention models (dbt var retention_schema, see
+macros/generate_schema_name.sql), so the DPO's ``retention.*`` relations keep the real date."""
+
+
+def _nothing_after_statement(statement_number: int) -> None:
+    """The default: nothing runs between two statements."""
+
+
+after_statement: Callable[[int], None] = _nothing_after_statement
+"""Called after every statement of an apply; fault-injection tests replace it to kill a run
+part-way."""
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The tables a run writes, and the one-off migration of a suppression list written
+    before ``surrogate_id`` could be null (such a list linked every anonymised subject's
+    token to their kept rows: the constraint goes and those surrogates are cleared, in the
+    warehouse and in the ledger)."""
+    ensure_schema(con)
+    linked = con.execute(
+        "select count(*) from duckdb_columns() where schema_name = 'audit' "
+        "and table_name = 'erasure_suppressions' and column_name = 'surrogate_id' "
+        "and not is_nullable"
+    ).fetchone()[0]
+    if linked:
+        con.execute(
+            "alter table audit.erasure_suppressions alter column surrogate_id drop not null"
+        )
+        suppression.unlink_anonymised(con)
+        ledger.scrub_ledger(con)
+
+
+def log_run(
+    con: duckdb.DuckDBPyConnection, result: RunResult, started_at: dt.datetime, requested_by: str
+) -> None:
+    """The run's audit rows: one per rule and table in retention_log, one in retention_runs."""
+    finished_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if result.steps:
+        con.executemany(
+            "insert into audit.retention_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    result.run_id,
+                    result.as_of,
+                    step.rule_id,
+                    step.table_name,
+                    step.action,
+                    step.rows,
+                    result.dry_run,
+                    started_at,
+                    finished_at,
+                    None if result.dry_run else result.backups_clear_on,
+                    requested_by,
+                )
+                for step in result.steps
+            ],
+        )
+    con.execute(
+        "insert into audit.retention_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null)",
+        [
+            result.run_id,
+            result.as_of,
+            result.dry_run,
+            requested_by,
+            result.outcome,
+            result.subjects,
+            result.rows,
+            started_at,
+            finished_at,
+            None if result.dry_run or not result.steps else result.backups_clear_on,
+        ],
+    )
+
+
+def execute_steps(
+    con: duckdb.DuckDBPyConnection, result: RunResult, *, record_suppressions: bool = True
+) -> None:
+    """Inside the caller's transaction: one statement per group of ``run_steps``.
+
+    Also points released legal holds at the surrogate and, for new erasures, adds the
+    subjects to audit.erasure_suppressions so no later extract brings them back.
+    """
+    duplicated = con.execute(
+        "select count(*) from (select organisation_id, subject_kind, subject_id "
+        "from run_subjects group by all having count(*) > 1)"
+    ).fetchone()[0]
+    if duplicated:
+        raise TinyTrackerError(
+            f"{duplicated} subjects are planned under two rules; the plan must anonymise "
+            "each subject once (rebuild it)"
+        )
+    groups = con.execute(
+        f"""
+        select rule_id, step, table_name, action, key_column, rekey_column, columns_to_clear,
+               count(distinct (organisation_id, subject_id))
+        from run_steps
+        group by all
+        order by {", ".join(EXECUTION_ORDER)}, columns_to_clear
+        """
+    ).fetchall()
+    cohort.record_birth_cohorts(con)  # what anonymisation keeps of a date of birth
+    if record_suppressions:
+        suppression.capture_identifiers(con)  # before the statements clear them
+    per_table: dict[tuple[str, str, str], list[int]] = {}
+    for number, (
+        rule_id,
+        step,
+        table,
+        action,
+        key_column,
+        rekey_column,
+        clear,
+        subjects,
+    ) in enumerate(groups, start=1):
+        columns = [c.strip() for c in clear.split(",") if c.strip()] if clear else []
+        sql, stamps_date = statement(table, action, key_column, rekey_column, columns)
+        params = [rule_id, step, clear] + ([result.actioned_on] if stamps_date else [])
+        affected = con.execute(sql, params).fetchone()[0]
+        totals = per_table.setdefault((rule_id, table, action), [0, 0])
+        totals[0] += int(subjects)
+        totals[1] += int(affected)
+        after_statement(number)
+    result.steps += [
+        StepResult(rule, table, action, subjects, rows)
+        for (rule, table, action), (subjects, rows) in per_table.items()
+    ]
+    result.subjects = con.execute("select count(*) from run_subjects").fetchone()[0]
+    if record_suppressions:
+        suppression.record_subjects(con, result.actioned_on, result.run_id)
+    # a released hold still names its subject: point it at the surrogate instead
+    con.execute(
+        """
+        update audit.legal_holds as hold set subject_id = run_subjects.surrogate_id
+        from run_subjects
+        where hold.organisation_id = run_subjects.organisation_id
+            and hold.subject_kind = run_subjects.subject_kind
+            and hold.subject_id = run_subjects.subject_id
+        """
+    )
+    # a built plan names the erased subjects: empty it now, dbt rebuilds it next; a dry
+    # run's plan names them too and nothing rebuilds it, so it goes
+    con.execute(f"delete from {plan_relation(PLAN_SCHEMA)}")
+    con.execute(f"drop schema if exists {DRY_RUN_SCHEMA} cascade")
+
+
+def apply_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    result: RunResult,
+    prepare: Callable[[], None],
+    requested_by: str,
+    *,
+    record_suppressions: bool = True,
+) -> None:
+    """Prepare ``run_subjects``/``run_steps``, execute and log them: all or nothing."""
+    started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    bind_secret(con)
+    con.execute("begin transaction")
+    try:
+        prepare()
+        execute_steps(con, result, record_suppressions=record_suppressions)
+        log_run(con, result, started_at, requested_by)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def dry_run_in_transaction(
+    con: duckdb.DuckDBPyConnection, result: RunResult, prepare: Callable[[], None]
+) -> None:
+    """Execute the statements and roll them back: exactly what an apply would change."""
+    con.execute("begin transaction")
+    try:
+        prepare()
+        execute_steps(con, result, record_suppressions=False)
+    finally:
+        con.execute("rollback")

@@ -1,0 +1,1 @@
+"""What the data-protection officer reads: the state of the warehouse and of the policy."""
