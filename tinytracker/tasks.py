@@ -13,17 +13,49 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from tinytracker.backup import snapshots
 from tinytracker.backup.restore import RestoreResult, restore
+from tinytracker.core import faults, files
+from tinytracker.core import secret as secret_module
 from tinytracker.core.dates import parse_date
 from tinytracker.core.dbt import run_dbt, run_dbt_build
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.paths import db_path
-from tinytracker.core.secret import secret
-from tinytracker.erasure import rewrite
+from tinytracker.core.schema import ensure_schema
+from tinytracker.core.warehouse import connect
+from tinytracker.erasure import ledger, rewrite
 from tinytracker.erasure.result import RunResult, action_date
+from tinytracker.publishing import publish
 from tinytracker.publishing.publish import PublishResult, publish_marts
 from tinytracker.retention.run import refuse_future_apply, run_retention
 from tinytracker.rights.erasure import ErasureResult, erase_subject
+
+
+def clean_leftovers(db: Path | None = None) -> None:
+    """Finish off what a killed command left beside the warehouse, before this one starts: a
+    half-made rebuild or restore copy and an unshredded old file (shredded: they hold personal
+    data), a half-written backup (shredded), ledger file or analyst copy (removed). Call it
+    holding the command lock; an interrupted erasure itself is finished by
+    :func:`finish_erasure`."""
+    db = db or db_path()
+    if db.exists():
+        files.cleanup_interrupted_rebuild(db)
+    snapshots.clean_leftovers()
+    ledger.clean_leftovers()
+    publish.clean_leftovers()
+
+
+def check_secret(db: Path | None = None) -> None:
+    """Refuse a secret that is not the warehouse's before a task changes anything."""
+    db = db or db_path()
+    if not db.exists():
+        return
+    con = connect(db)
+    try:
+        ensure_schema(con)
+        secret_module.check_secret(con)
+    finally:
+        con.close()
 
 
 def finish_erasure(as_of: dt.date | None, db: Path | None = None) -> list[str]:
@@ -33,6 +65,7 @@ def finish_erasure(as_of: dt.date | None, db: Path | None = None) -> list[str]:
     pending = rewrite.pending_runs(db)
     if not pending:
         return []
+    faults.reached("finish.pending")
     # models only (no tests): erasure must not wait on an unrelated failing data test
     if run_dbt(as_of, command="run") != 0:
         raise TinyTrackerError(
@@ -40,7 +73,9 @@ def finish_erasure(as_of: dt.date | None, db: Path | None = None) -> list[str]:
             "identifiers; the file was not rewritten. Fix the build and run `tinytracker "
             "retention apply` again to finish."
         )
+    faults.reached("finish.rebuilt")
     publish_marts()
+    faults.reached("finish.published")
     rewrite.rewrite(pending, db)
     return pending
 
@@ -54,7 +89,7 @@ def apply_retention(
     if not dry_run:
         as_of = parse_date(as_of, "--as-of") or action_date()
         refuse_future_apply(as_of)
-        secret()  # fail before any work when the suppression key is missing
+        check_secret()  # a missing or different secret fails before any work
         finished = finish_erasure(as_of)
     result = run_retention(as_of, dry_run=dry_run, requested_by=requested_by, build=build)
     result.finished_earlier_runs = len(finished)
@@ -77,6 +112,7 @@ def erase(
 ) -> ErasureResult:
     """``tinytracker erase``: one person erased on request, the erasure finished physically."""
     if apply_changes:
+        check_secret()
         finish_erasure(as_of)  # an interrupted earlier run comes first
     result = erase_subject(
         kind,
@@ -97,6 +133,7 @@ def erase(
 def restore_backup(taken_on: dt.date, today: dt.date | None = None) -> RestoreResult:
     """``tinytracker backup restore``: swap the backup in, erased people erased again, and
     the replay finished physically like any erasure."""
+    check_secret()
     result = restore(taken_on, today)
     result.replay.physically_erased = bool(finish_erasure(result.replay.as_of))
     return result
