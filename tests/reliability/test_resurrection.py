@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import copy_extract, read, read_csv, run_cli, write_csv
 
 from tinytracker import tasks
 from tinytracker.loading.run import load_extract
+
+from helpers import copy_extract, read, read_csv, run_cli, write_csv
 
 REASON = "erasure request from the school, ticket 4411"
 
