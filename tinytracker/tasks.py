@@ -11,6 +11,7 @@ here do, before a new erasure (an interrupted earlier one is finished first) and
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinytracker.backup import snapshots
@@ -18,7 +19,7 @@ from tinytracker.backup.restore import RestoreResult, restore
 from tinytracker.core import faults, files
 from tinytracker.core import secret as secret_module
 from tinytracker.core.dates import parse_date
-from tinytracker.core.dbt import run_dbt, run_dbt_build
+from tinytracker.core.dbt import failed_nodes, run_dbt, run_dbt_build
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.paths import db_path
 from tinytracker.core.schema import ensure_schema
@@ -139,12 +140,56 @@ def restore_backup(taken_on: dt.date, today: dt.date | None = None) -> RestoreRe
     return result
 
 
+OVERDUE_TESTS = ("overdue_personal_data",)
+"""Compliance tests whose failure says personal data is overdue: a fact about ``raw.*`` that a
+retention apply fixes, not about the marts (which hold no personal data)."""
+
+
+@dataclass
+class BuildResult:
+    """What ``tinytracker build`` did: dbt's exit code, what was published and, when personal
+    data is overdue, per rule how much and since when (the fix is a retention apply)."""
+
+    status: int
+    published: PublishResult | None = None
+    overdue: list[tuple[str, int, dt.date]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
 def build(
     as_of: str | dt.date | None = None, select: list[str] | None = None, *, unit_tests: bool = False
-) -> tuple[int, PublishResult | None]:
-    """``tinytracker build``: dbt build, then, after a full build that passed, republish the
-    analyst copy. Returns dbt's exit code and what was published."""
+) -> BuildResult:
+    """``tinytracker build``: dbt build, then republish the analyst copy after a full build.
+
+    A build whose only failures are the overdue-data tests still publishes: the marts hold no
+    personal data and passed their own tests, and analysts should not lose a day's figures
+    because a retention run is late. The result then names each rule with data overdue.
+    """
     status = run_dbt_build(as_of, select, unit_tests=unit_tests)
-    if status == 0 and not select:
-        return status, publish_marts()
-    return status, None
+    result = BuildResult(status)
+    if status != 0:
+        result.failed = failed_nodes()
+    overdue_only = bool(result.failed) and all(
+        any(name.startswith(test) for test in OVERDUE_TESTS) for name in result.failed
+    )
+    if overdue_only:
+        result.overdue = overdue_by_rule()
+    if not select and (status == 0 or overdue_only):
+        result.published = publish_marts()
+    return result
+
+
+def overdue_by_rule(db: Path | None = None) -> list[tuple[str, int, dt.date]]:
+    """Per rule: subjects due and not actioned (held ones excluded), and the oldest due date."""
+    con = connect(db or db_path(), read_only=True)
+    try:
+        rows = con.execute(
+            """
+            select rule_id, count(*), min(due_on) from retention.retention_status
+            where status = 'due' and is_winning_rule
+            group by rule_id order by rule_id
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    return [(str(rule), int(count), due) for rule, count, due in rows]

@@ -184,9 +184,7 @@ def record_returning_people(con: duckdb.DuckDBPyConnection, landing_file: Landin
         return 0
     key = next(column for k, column in SUPPRESSION_SUBJECTS[landing_file.name] if k == kind)
     org, subject = s("organisation_id"), s(key)
-    new_token = subject_token_sql(
-        literal(kind), "incoming.organisation_id", "incoming.subject_id"
-    )
+    new_token = subject_token_sql(literal(kind), "incoming.organisation_id", "incoming.subject_id")
     con.execute(
         f"""
         create or replace temp table tt_returning as
