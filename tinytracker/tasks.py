@@ -81,6 +81,58 @@ def finish_erasure(as_of: dt.date | None, db: Path | None = None) -> list[str]:
     return pending
 
 
+def scan_for_erased(result: RunResult, db: Path | None = None) -> None:
+    """Look for the run's erased values in the bytes of the rewritten file (and any WAL).
+
+    Sets ``bytes_checked`` when none is found; raises when one is, because then the promise
+    that nothing erased remains is not kept and the operator must know.
+    """
+    db = db or db_path()
+    values = result.erased_values
+    if not values:
+        return
+    found = []
+    for path in (db, db.with_name(db.name + ".wal")):
+        if path.exists():
+            data = path.read_bytes()
+            found += [value for value in values if value.encode() in data]
+    still_held = held_in_live_rows(db, found)  # kept rows may hold them, e.g. a shared phone
+    found = [value for value in found if value not in still_held]
+    if found:
+        raise TinyTrackerError(
+            f"the rewritten warehouse file still holds {len(found)} of the {len(values)} "
+            f"values the run erased: the erasure is not physical yet. Nothing more was "
+            "changed; report it with the run id "
+            f"{result.run_id}."
+        )
+    result.bytes_checked = len(values) - len(still_held)
+
+
+def held_in_live_rows(db: Path, values: list[str]) -> set[str]:
+    """Which of ``values`` some row still in ``raw.*`` holds in any text column (a setup-import
+    row left by ``--keep-setup-imports``, another person's identical phone). One query per
+    value: called only for the few values a byte scan found."""
+    if not values:
+        return set()
+    con = connect(db, read_only=True)
+    try:
+        columns = con.execute(
+            "select table_name, column_name from duckdb_columns() where schema_name = 'raw' "
+            "and data_type in ('VARCHAR', 'JSON')"
+        ).fetchall()
+        tests = " union all ".join(
+            f"select 1 from raw.{table} where contains(cast({column} as varchar), $value)"
+            for table, column in columns
+        )
+        return {
+            value
+            for value in values
+            if con.execute(f"select exists ({tests})", {"value": value}).fetchall()[0][0]
+        }
+    finally:
+        con.close()
+
+
 def apply_retention(
     as_of: str | dt.date | None, *, dry_run: bool, requested_by: str = "cli", build: bool = True
 ) -> RunResult:
@@ -96,6 +148,7 @@ def apply_retention(
     result.finished_earlier_runs = len(finished)
     if result.steps and not dry_run:
         result.physically_erased = bool(finish_erasure(result.as_of))
+        scan_for_erased(result)
     return result
 
 
@@ -128,6 +181,7 @@ def erase(
     )
     if apply_changes:
         result.run.physically_erased = bool(finish_erasure(result.run.as_of))
+        scan_for_erased(result.run)
     return result
 
 
@@ -137,6 +191,7 @@ def restore_backup(taken_on: dt.date, today: dt.date | None = None) -> RestoreRe
     check_secret()
     result = restore(taken_on, today)
     result.replay.physically_erased = bool(finish_erasure(result.replay.as_of))
+    scan_for_erased(result.replay)
     return result
 
 

@@ -14,12 +14,13 @@ import duckdb
 import pytest
 
 from tinytracker.cli.main import main
+from tinytracker.core import secret
 from tinytracker.core.contract import FILES_BY_NAME, LANDING_FILES
 from tinytracker.erasure.result import action_date
 from tinytracker.loading.run import load_extract
 from tinytracker.retention import holds
 
-from conftest import SYNTHETIC_AS_OF, TEST_SECRET, SyntheticTemplate
+from conftest import SYNTHETIC_AS_OF, SyntheticTemplate
 
 AS_OF = SYNTHETIC_AS_OF.isoformat()
 RAW_TABLES = [f"raw.{f.name}" for f in LANDING_FILES] + ["raw.quarantine"]
@@ -1133,7 +1134,8 @@ def test_no_row_of_the_suppression_list_or_ledger_leads_to_the_anonymised_pupil(
     assert ledger
     con = duckdb.connect(str(wh), read_only=True)
     try:
-        con.execute("set variable tt_secret = ?", [TEST_SECRET])
+        # with the secret, the token key is unwrapped from the warehouse (audit.token_key)
+        con.execute("set variable tt_secret = ?", [secret.token_key(con, create=False)])
         token = con.execute(
             "select sha256(getvariable('tt_secret') || '|pupil|' || ? || '|' || ?)", [org, pupil]
         ).fetchone()[0]

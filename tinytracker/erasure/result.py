@@ -45,6 +45,11 @@ class RunResult:
     skipped_on_hold: int = 0
     # earlier applied runs whose interrupted file rewrite was finished before this run
     finished_earlier_runs: int = 0
+    # values that named the erased people and nobody kept (UPNs, emails, phones, addresses,
+    # teacher numbers): held in memory only, for the byte scan after the file rewrite
+    erased_values: list[str] = field(default_factory=list, repr=False)
+    # how many of them a byte scan of the rewritten file looked for (and did not find)
+    bytes_checked: int = 0
 
     @property
     def rows(self) -> int:
@@ -60,3 +65,14 @@ class RunResult:
         if not self.steps:
             return "nothing_due"
         return "planned" if self.dry_run else "applied"
+
+
+def physical_erasure_words(result: RunResult) -> str:
+    """What the file rewrite proved: a claim about the bytes only after a scan that looked."""
+    if result.bytes_checked:
+        return (
+            "warehouse file rewritten; a byte scan found none of the "
+            f"{result.bytes_checked:,} identifying values erased (UPNs, emails, phones, "
+            "addresses, teacher numbers) in it"
+        )
+    return "warehouse file rewritten: erased rows are no longer in its bytes"

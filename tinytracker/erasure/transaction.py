@@ -125,6 +125,7 @@ def execute_steps(
         """
     ).fetchall()
     cohort.record_birth_cohorts(con)  # what anonymisation keeps of a date of birth
+    capture_erased_values(con)  # before the statements clear them
     if record_suppressions:
         suppression.capture_identifiers(con)  # before the statements clear them
     per_table: dict[tuple[str, str, str], list[int]] = {}
@@ -170,6 +171,46 @@ def execute_steps(
     con.execute(f"drop schema if exists {DRY_RUN_SCHEMA} cascade")
 
 
+ERASED_VALUE_COLUMNS = {
+    "pupil": ("raw.pupils", "pupil_id", ("upn", "email", "phone", "address")),
+    "pupil_contact": ("raw.pupil_contacts", "contact_id", ("email", "phone", "address")),
+    "employee": ("raw.employees", "employee_id", ("email", "phone", "teacher_number")),
+}
+"""Per kind: the values the byte scan after an erasure looks for (strings long enough to be
+specific; a name alone is shared by too many people to prove anything)."""
+
+
+def capture_erased_values(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp table ``run_erased_values``: identifying values of the run's people, read before
+    the statements clear them."""
+    selects = [
+        f"select unnest([{', '.join(f'person.{c}' for c in columns)}]) as value "
+        f"from run_subjects inner join {table} as person "
+        f"on person.organisation_id = run_subjects.organisation_id "
+        f"and person.{key} = run_subjects.subject_id "
+        f"where run_subjects.subject_kind = '{kind}'"
+        for kind, (table, key, columns) in ERASED_VALUE_COLUMNS.items()
+    ]
+    con.execute(
+        "create or replace temp table run_erased_values as select distinct value from ("
+        + " union all ".join(selects)
+        + ") where length(value) >= 6"
+    )
+
+
+def values_nobody_kept(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The captured values that no row kept after the run holds (a household's shared phone
+    or address stays legitimately): what must be gone from the file's bytes."""
+    kept = " union all ".join(
+        f"select unnest([{', '.join(columns)}]) from {table}"
+        for table, _, columns in ERASED_VALUE_COLUMNS.values()
+    )
+    rows = con.execute(
+        f"select value from run_erased_values except select * from ({kept}) order by 1"
+    ).fetchall()
+    return [str(value) for (value,) in rows]
+
+
 def apply_in_transaction(
     con: duckdb.DuckDBPyConnection,
     result: RunResult,
@@ -189,6 +230,7 @@ def apply_in_transaction(
         faults.reached("erasure.before_commit")
         con.execute("commit")
         faults.reached("erasure.committed")
+        result.erased_values = values_nobody_kept(con)
     except BaseException:
         con.execute("rollback")
         raise

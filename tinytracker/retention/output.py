@@ -3,7 +3,7 @@ done, and what happens next (backups, the audit query)."""
 
 from __future__ import annotations
 
-from tinytracker.erasure.result import RunResult
+from tinytracker.erasure.result import RunResult, physical_erasure_words
 
 
 def format_result(result: RunResult) -> str:
@@ -51,6 +51,6 @@ def format_result(result: RunResult) -> str:
             f"until {result.backups_clear_on} ({result.backup_days} days)"
         )
         if result.physically_erased:
-            lines.append("  warehouse file rewritten: no erased value remains in its bytes")
+            lines.append(f"  {physical_erasure_words(result)}")
         lines.append(f"  audit: select * from audit.retention_log where run_id = '{result.run_id}'")
     return "\n".join(lines)

@@ -58,7 +58,7 @@ from tinytracker.core.policy import backup_retention_days
 from tinytracker.core.secret import secret
 from tinytracker.core.warehouse import connect, relation_exists
 from tinytracker.erasure import rows
-from tinytracker.erasure.result import RunResult
+from tinytracker.erasure.result import RunResult, physical_erasure_words
 from tinytracker.erasure.steps import steps_from_subjects
 from tinytracker.erasure.transaction import (
     apply_in_transaction,
@@ -491,7 +491,7 @@ def format_result(result: ErasureResult) -> str:
             f"identifiers until they are deleted{sar}"
         )
     elif run.physically_erased:
-        lines.append("  warehouse file rewritten: no erased value remains in its bytes")
+        lines.append(f"  {physical_erasure_words(run)}")
     elif left:
         lines.append(f"  {left} setup-import row(s) left as is still name the {subject.label}")
     return "\n".join(lines)
