@@ -26,3 +26,20 @@ synthetic_warehouse = python_conftest.synthetic_warehouse
 
 LONG = os.environ.get("TINYTRACKER_RELIABILITY") == "long"
 """The long form (``make reliability``): every fault point, more kills and corruptions."""
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "long: part of the long form only (make reliability), not of make test"
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if LONG:
+        return
+    import pytest
+
+    skip = pytest.mark.skip(reason="long form only: make reliability")
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)

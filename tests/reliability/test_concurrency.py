@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from helpers import TT, file_holds, read
 
 
@@ -31,6 +33,7 @@ def upns_due(db: Path) -> list[str]:
     ]
 
 
+@pytest.mark.long
 def test_a_build_started_during_an_apply_waits_its_turn(
     synthetic_template, synthetic_warehouse: Path
 ) -> None:

@@ -35,6 +35,9 @@ def erasable_pupil(db: Path) -> dict[str, str]:
             and not exists (select 1 from audit.legal_holds as h
                             where h.organisation_id = p.organisation_id
                                 and h.released_at is null)
+            and not exists (select 1 from retention.retention_plan as plan
+                            where plan.organisation_id = p.organisation_id
+                                and plan.subject_id = p.pupil_id)
         order by all limit 1
         """,
     )[0]
@@ -103,6 +106,7 @@ def nothing_about(db: Path, org: str, new_id: str, person: dict[str, str]) -> No
     assert quarantined == [(0,)]
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("upn", ["spaced", None], ids=["upn_case_and_spacing", "no_upn"])
 def test_a_pupil_erased_on_request_and_resent_by_a_new_mis_stays_erased(
     synthetic_template, synthetic_warehouse: Path, tmp_path: Path, upn: str | None
@@ -128,6 +132,7 @@ def test_a_pupil_erased_on_request_and_resent_by_a_new_mis_stays_erased(
     nothing_about(db, org, new_id, person)
 
 
+@pytest.mark.long
 def test_a_pupil_resent_with_a_new_id_and_a_bad_value_is_dropped_not_quarantined(
     synthetic_template, synthetic_warehouse: Path, tmp_path: Path
 ) -> None:
@@ -150,6 +155,7 @@ def test_a_pupil_resent_with_a_new_id_and_a_bad_value_is_dropped_not_quarantined
     assert read(db, "select count(*) from raw.quarantine")[0][0] == quarantined_before
 
 
+@pytest.mark.long
 def test_pupils_anonymised_by_the_schedule_and_resent_by_a_new_mis_stay_anonymous(
     synthetic_template, synthetic_warehouse: Path, tmp_path: Path
 ) -> None:
@@ -183,6 +189,7 @@ def test_pupils_anonymised_by_the_schedule_and_resent_by_a_new_mis_stay_anonymou
     assert read(db, "select count(*) from raw.pupils where pupil_id like 'NEW%'") == [(0,)]
 
 
+@pytest.mark.long
 def test_reloading_the_extract_after_a_retention_run_changes_nothing(
     synthetic_template, synthetic_warehouse: Path
 ) -> None:
@@ -198,6 +205,7 @@ def test_reloading_the_extract_after_a_retention_run_changes_nothing(
     assert read(db, "select count(*) from raw.quarantine") == quarantine
 
 
+@pytest.mark.long
 def test_an_erased_pupil_restored_from_a_backup_and_reloaded_stays_erased(
     synthetic_template, synthetic_warehouse: Path, tmp_path: Path
 ) -> None:
@@ -222,3 +230,44 @@ def test_an_erased_pupil_restored_from_a_backup_and_reloaded_stays_erased(
         "select count(*) from raw.pupils where organisation_id = ? and pupil_id = ?",
         [org, pupil["pupil_id"]],
     ) == [(0,)]
+
+
+def test_every_way_back_of_an_erased_pupil_is_closed(
+    synthetic_template, synthetic_warehouse: Path, tmp_path: Path
+) -> None:
+    """The short form (make test): in one warehouse, a pupil erased on request and pupils
+    anonymised by the schedule come back under new MIS ids (UPN spaced and lower-case, no
+    UPN, a bad value), and the unchanged extract is loaded again after the run."""
+    db = synthetic_warehouse
+    as_of = synthetic_template.as_of
+    requested = erasable_pupil(db)
+    org = requested["organisation_id"]
+    scheduled = read(
+        db,
+        """
+        select p.organisation_id, p.pupil_id from retention.retention_plan as plan
+        inner join raw.pupils as p
+            on p.organisation_id = plan.organisation_id and p.pupil_id = plan.subject_id
+        where plan.table_name = 'raw.pupils' and p.upn is not null order by all limit 2
+        """,
+    )
+    tasks.apply_retention(as_of, dry_run=False, build=False)
+    tasks.erase("pupil", org, requested["pupil_id"], REASON, apply_changes=True)
+    quarantine = read(db, "select count(*) from raw.quarantine")
+
+    again = load_extract(synthetic_template.extract)
+    assert sum(f.inserted + f.updated for f in again.files) == 0
+    assert read(db, "select count(*) from raw.quarantine") == quarantine
+
+    extract, new_id, person = migrate(
+        synthetic_template.extract, tmp_path / "m1", org, requested["pupil_id"], bad_gender=True
+    )
+    load_extract(extract)
+    nothing_about(db, org, new_id, person)
+    for (s_org, s_pupil), upn in zip(scheduled, ("spaced", None), strict=True):
+        extract, new_id, person = migrate(
+            synthetic_template.extract, tmp_path / f"m-{upn}", str(s_org), str(s_pupil), upn=upn
+        )
+        load_extract(extract)
+        nothing_about(db, str(s_org), new_id, person)
+    assert read(db, "select count(*) from raw.quarantine") == quarantine

@@ -83,6 +83,7 @@ def test_a_load_with_another_secret_is_refused_and_changes_nothing(
     assert same_tables(before, db)
 
 
+@pytest.mark.long
 def test_an_erasure_or_apply_with_another_secret_is_refused_before_anything_changes(
     synthetic_template, synthetic_warehouse: Path, tmp_path: Path, monkeypatch
 ) -> None:
@@ -139,6 +140,7 @@ def test_rotating_the_secret_keeps_every_erased_person_erased(
     assert run_cli("secret", "check").returncode == 0
 
 
+@pytest.mark.long
 def test_tokens_made_before_the_key_table_keep_working_after_the_upgrade(
     synthetic_template, synthetic_warehouse: Path
 ) -> None:
