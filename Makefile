@@ -19,7 +19,7 @@ TEST_DB := $(TEST_DIR)/tinytracker.duckdb
 BENCH_SIZES ?= 10000 30000 100000
 BENCH_SMOKE_SIZES ?= 1000
 
-.PHONY: help setup demo test pytest dbt-test lint validate ui docs clean bench bench-smoke
+.PHONY: help setup demo test pytest dbt-test lint validate ui docs clean bench bench-smoke reliability
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -71,6 +71,10 @@ ui: setup  ## start the Dagster UI (dagster dev; instance config orchestration/d
 docs: setup  ## generate the dbt docs (every model, column and exposure) and serve them on :8080
 	$(BIN)/dbt docs generate --profiles-dir . --target dev
 	$(BIN)/dbt docs serve --profiles-dir . --port 8080
+
+reliability: setup  ## the long reliability suite: every fault point, kills, corruptions, concurrent writers (docs/reliability.md)
+	$(BIN)/dbt parse --profiles-dir . --target dev --quiet
+	TINYTRACKER_RELIABILITY=long $(BIN)/pytest -q -n auto --dist loadfile tests/reliability
 
 bench: setup  ## benchmark 10k/30k/100k-pupil trusts vs the SQL floor and a per-subject eraser; writes docs/benchmarks.md
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --doc

@@ -33,7 +33,7 @@ APPLY_POINTS = [
     "swap.linked",
     "swap.replaced",
 ]
-SHORT_APPLY_POINTS = ["erasure.statement:2", "erasure.committed", "swap.linked"]
+SHORT_APPLY_POINTS = ["erasure.committed"]
 LOAD_POINTS = ["load.file:2", "load.before_commit"]
 LEFTOVER_PATTERNS = ("*.rebuild*", "*.old", "*.restore*", "*.partial*", ".*.tmp*")
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from tinytracker import tasks
 
-import python_conftest
 from helpers import TT, read, run_cli
 
 REASON = "erasure request from the school, ticket 4411"
@@ -20,11 +19,13 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def run_with_umask(*args: str, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
+def run_with_umask(
+    *args: str, umask: int = 0o022, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The CLI as a user with a permissive umask starts it."""
     return subprocess.run(
         [*TT, *args],
-        env=os.environ.copy(),
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         check=False,
@@ -33,26 +34,19 @@ def run_with_umask(*args: str, umask: int = 0o022) -> subprocess.CompletedProces
 
 
 def test_every_file_holding_personal_data_is_created_owner_only_whatever_the_umask(
-    synthetic_template, tmp_path: Path, monkeypatch
+    synthetic_template, synthetic_warehouse: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    db = tmp_path / "fresh" / "warehouse.duckdb"
-    backups = tmp_path / "fresh-backups"
-    analytics = tmp_path / "shared" / "analytics.duckdb"
-    monkeypatch.setenv("TINYTRACKER_DB", str(db))
-    monkeypatch.setenv("TINYTRACKER_BACKUP_DIR", str(backups))
-    monkeypatch.setenv("TINYTRACKER_ANALYTICS_DB", str(analytics))
-    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
-    monkeypatch.setenv("TINYTRACKER_SECRET", python_conftest.TEST_SECRET)
-    as_of = synthetic_template.as_of.isoformat()
-
-    for args in (
-        ("load", str(synthetic_template.extract)),
-        ("build", "--as-of", as_of),
-        ("backup", "create", "--date", as_of),
-        ("retention", "apply", "--as-of", as_of),
-    ):
-        result = run_with_umask(*args)
-        assert result.returncode in (0, 3), (args, result.stderr)
+    # a new warehouse, as the first load creates it
+    fresh = tmp_path / "fresh" / "warehouse.duckdb"
+    result = run_with_umask(
+        "load", str(synthetic_template.extract), env={"TINYTRACKER_DB": str(fresh)}
+    )
+    assert result.returncode in (0, 3), result.stderr
+    # the built synthetic warehouse, left readable by an older version
+    db = synthetic_warehouse
+    os.chmod(db, 0o644)
+    backups = Path(os.environ["TINYTRACKER_BACKUP_DIR"])
+    analytics = Path(os.environ["TINYTRACKER_ANALYTICS_DB"])
     org, pupil = read(
         db,
         "select organisation_id, pupil_id from raw.pupils "
@@ -60,12 +54,26 @@ def test_every_file_holding_personal_data_is_created_owner_only_whatever_the_uma
         "organisation_id from audit.legal_holds) order by all limit 1",
     )[0]
     sar_dir = tmp_path / "sar"
-    result = run_with_umask(
-        "sar", "pupil", "--organisation", str(org), "--id", str(pupil), "--out", str(sar_dir)
-    )
-    assert result.returncode == 0, result.stderr
+    for args in (
+        ("backup", "create", "--date", synthetic_template.as_of.isoformat()),
+        ("sar", "pupil", "--organisation", str(org), "--id", str(pupil), "--out", str(sar_dir)),
+        (
+            "erase",
+            "pupil",
+            "--organisation",
+            str(org),
+            "--id",
+            str(pupil),
+            "--reason",
+            REASON,
+            "--apply",
+        ),
+    ):
+        result = run_with_umask(*args)
+        assert result.returncode == 0, (args, result.stderr)
 
     private_files = [
+        fresh,
         db,
         *backups.glob("tinytracker-*.duckdb"),
         *(backups / "erasure-ledger").glob("*"),
@@ -75,7 +83,7 @@ def test_every_file_holding_personal_data_is_created_owner_only_whatever_the_uma
     for path in private_files:
         if path.is_file():
             assert mode(path) & 0o077 == 0, f"{path} is {oct(mode(path))}"
-    for folder in (db.parent, backups, backups / "erasure-ledger", sar_dir):
+    for folder in (fresh.parent, backups, backups / "erasure-ledger", sar_dir):
         assert mode(folder) & 0o077 == 0, f"{folder} is {oct(mode(folder))}"
     # the analyst copy is meant to be read by others: aggregates only, read-only
     assert mode(analytics) == 0o444
