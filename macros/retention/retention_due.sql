@@ -24,6 +24,8 @@
 {% macro default__retention_due(
     rule_id, trigger_columns, actioned_on, period_starts_on, due_on_request, carry_columns
 ) -%}
+{%- set actioned_on_expr = 'trigger_dates.' ~ actioned_on if actioned_on
+    else 'cast(null as date)' -%}
 {%- set trigger_exprs = [] -%}
 {%- for column in trigger_columns -%}
     {%- do trigger_exprs.append('triggers.' ~ column) -%}
@@ -74,8 +76,7 @@ earliest_triggers as (
         {%- if due_on_request %}
         trigger_dates.{{ due_on_request }} as requested_on,
         {%- endif %}
-        {{ 'trigger_dates.' ~ actioned_on if actioned_on else 'cast(null as date)' }}
-            as actioned_on
+        {{ actioned_on_expr }} as actioned_on
 
     from trigger_dates
 

@@ -13,11 +13,14 @@
                 {%- do tagged.append(node.name) -%}
             {%- endif -%}
         {%- endfor -%}
-        {%- if tagged | sort != seeded | sort -%}
+        {%- set unseeded = tagged | reject('in', seeded) | sort -%}
+        {%- set unmodelled = seeded | reject('in', tagged) | sort -%}
+        {%- if unseeded or unmodelled -%}
             {{ exceptions.raise_compiler_error(
-                "The rule models (tagged retention_rule: models/retention/rules) are "
-                ~ (tagged | sort | join(', ')) ~ ", but seeds/policy/retention_rules.csv names "
-                ~ (seeded | sort | join(', ')) ~ ". Give every rule its model "
+                "The rule models in models/retention/rules (tag retention_rule) and the rules "
+                ~ "of seeds/policy/retention_rules.csv differ. Models the generated list "
+                ~ "lacks: [" ~ (unseeded | join(', ')) ~ "]; listed rules without a model: ["
+                ~ (unmodelled | join(', ')) ~ "]. Give every rule its model "
                 ~ "models/retention/rules/retention_due_<rule_id>.sql, then run "
                 ~ "`python -m tinytracker.retention.generate` to regenerate "
                 ~ "macros/retention/seeded_retention_rule_models.sql (docs/adding-a-rule.md)."
