@@ -1,22 +1,5 @@
-{#- Fails with one row per column of `model` that traces to a direct identifier.
-
-    dbt core has no column-level lineage, so the test reads the one thing every model and
-    source already carries: each column's `personal_data` class in YAML (config.meta or meta),
-    plus an optional `lineage` list in the same meta (["stg_pupils.postcode", ...]) on
-    columns derived from other columns under a new name.
-
-    1. Walk the dbt graph from `model` up through every parent (models, seeds, snapshots,
-       sources) to the top.
-    2. Tainted columns: every upstream column classed `direct_identifier`; then, repeatedly,
-       every upstream column whose `lineage` names a tainted column (so a renamed or derived
-       identifier stays tainted however many models it passes through).
-    3. A column of `model` (as built in the warehouse, plus any declared in YAML) fails when
-       - its name equals a tainted column's name, or contains it as whole words
-         (postcode_district contains postcode; date_of_birth_year contains date_of_birth), or
-       - its own meta `lineage` names a tainted column, or
-       - its own YAML class is direct_identifier.
-    The row says which upstream column it traces to, so the fix is obvious: aggregate the
-    identifier away upstream, or drop the column. -#}
+{#- Fails with one row per column of `model` that traces to a direct identifier, through the
+    personal_data classes and lineage lists in YAML (how: macros/generic_tests/macros.md). -#}
 {% test no_direct_identifier_lineage(model) %}
 
     {%- set failures = [] -%}

@@ -1,15 +1,6 @@
 {#- Pre-hook of the incremental attendance models: delete the rows of every pupil_key that
-    int_pupil_keys no longer holds (the old key of a pupil an anonymisation re-keyed or a
-    deletion removed), so erasure reaches the incremental tables on the next build.
-
-    Deleting means probing every row of the table (tens of millions of marks), so a model can
-    name a smaller table that holds every key it holds (`key_index`): when no key of the index
-    is missing from int_pupil_keys, and the index has caught up with this table (its newest
-    built_at is at least this table's), nothing was retired and the probe is skipped. That is
-    the daily case. Any doubt (no index yet, index behind, a key missing) runs the delete.
-    The key map is looked up beside this model rather than through ref(): every attendance
-    model already runs after it (int_attendance_sessions_classified refs it), and a ref here
-    would make each unit test of a model declare the key map as an input it never reads. -#}
+    int_pupil_keys no longer holds, so erasure reaches the incremental tables (why and how the
+    probe is skipped on a daily build: macros/intermediate/macros.md). -#}
 {% macro delete_rows_of_retired_pupil_keys(key_index=none) %}
     {%- if execute and is_incremental() -%}
         {%- set keys = adapter.get_relation(

@@ -1,7 +1,7 @@
 {#- Who every standing legal hold covers: the one place the project says so (interp.
-    legal_hold). The six retention_due_* models mark a subject held when it has a row here,
-    and the erasure engine re-reads this view inside an apply's transaction (a view, so a hold
-    placed after the plan was built still counts). -#}
+    legal_hold). Every rule model (macro retention_due) marks a subject held when it has a row
+    here, and the erasure engine re-reads this view inside an apply's transaction (a view, so a
+    hold placed after the plan was built still counts). -#}
 
 with
 

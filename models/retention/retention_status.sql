@@ -1,13 +1,3 @@
-{#- One retention_due_<rule_id> model per rule in seeds/policy/retention_rules.csv. -#}
-{%- set rule_models = [
-    'retention_due_correspondence_3y_after_contract',
-    'retention_due_contacts_6m_after_removal',
-    'retention_due_left_pupils_2_academic_years',
-    'retention_due_pupils_2y_after_contract',
-    'retention_due_setup_imports_1y_after_processing',
-    'retention_due_employees_1m_after_leaving',
-] -%}
-
 with
 
 erasure_suppressions as (
@@ -40,23 +30,10 @@ backups_period as (
 
 ),
 
--- subjects still in the warehouse: live ones and those anonymised in place
-warehouse_subjects as (
+-- subjects still in the warehouse, live ones and those anonymised in place: every rule model
+retention_rule_subjects as (
 
-    {% for rule_model in rule_models %}
-        select
-            organisation_id,
-            subject_kind,
-            subject_id,
-            rule_id,
-            triggered_by,
-            trigger_on,
-            due_on,
-            actioned_on,
-            is_held
-        from {{ ref(rule_model) }}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select * from {{ ref('retention_rule_subjects') }}
 
 ),
 
@@ -78,20 +55,20 @@ deleted_subjects as (
         false as is_held
 
     from erasure_suppressions
-    left join warehouse_subjects
+    left join retention_rule_subjects
         on
-            erasure_suppressions.organisation_id = warehouse_subjects.organisation_id
-            and erasure_suppressions.subject_kind = warehouse_subjects.subject_kind
-            and erasure_suppressions.surrogate_id = warehouse_subjects.subject_id
+            erasure_suppressions.organisation_id = retention_rule_subjects.organisation_id
+            and erasure_suppressions.subject_kind = retention_rule_subjects.subject_kind
+            and erasure_suppressions.surrogate_id = retention_rule_subjects.subject_id
     where
         erasure_suppressions.surrogate_id is not null
-        and warehouse_subjects.subject_id is null
+        and retention_rule_subjects.subject_id is null
 
 ),
 
 subjects as (
 
-    select * from warehouse_subjects
+    select * from retention_rule_subjects
     union all
     select * from deleted_subjects
 

@@ -9,6 +9,7 @@ what a full refresh builds.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import os
@@ -119,6 +120,21 @@ def test_a_failing_stage_raises_and_names_its_log(tmp_path: Path) -> None:
             "tolerated", [sys.executable, "-c", "import sys; sys.exit(3)"], ok_returncodes=(0, 3)
         ).returncode
         == 3
+    )
+
+
+def test_the_floor_evaluates_every_rule_of_the_seed() -> None:
+    """The floor is written by hand on purpose (it is what our pipeline is measured against),
+    so a new rule must be written into it too, or the comparison below stops being like for
+    like; this says so at once, without a build."""
+    floor_sql = (PROJECT_DIR / "bench" / "floor.sql").read_text(encoding="utf-8")
+    rules_csv = PROJECT_DIR / "seeds" / "policy" / "retention_rules.csv"
+    with open(rules_csv, newline="", encoding="utf-8") as handle:
+        rule_ids = [row["rule_id"] for row in csv.DictReader(handle)]
+    missing = [rule_id for rule_id in rule_ids if f"'{rule_id}'" not in floor_sql]
+    assert not missing, (
+        f"bench/floor.sql does not evaluate {missing}: write the rule's due subjects into it "
+        "by hand (docs/adding-a-rule.md, 'The benchmark floor')"
     )
 
 

@@ -19,8 +19,8 @@ from tinytracker.core import schema
 from tinytracker.core.contract import LANDING_FILES, QUARANTINE_RULES
 
 STAGING = Path(__file__).resolve().parents[2] / "models" / "staging"
-SOURCES_YAML = STAGING / "_raw__sources.yml"
-MODELS_YAML = STAGING / "_staging__models.yml"
+YAMLS = sorted(STAGING.glob("*.yml"))
+"""The staging layer's YAMLs: sources split by table group, one file per staging model."""
 CLASSES = ("special_category", "direct_identifier", "quasi_identifier", "none")
 """The issue's classes, strongest first: special category data (GDPR Art. 9) is identifying
 personal data needing the most protection."""
@@ -32,17 +32,26 @@ def _load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+def _entries(key: str) -> list[dict[str, Any]]:
+    """Every ``sources`` or ``models`` entry of the staging YAMLs, whichever file holds it."""
+    return [entry for path in YAMLS for entry in (_load(path).get(key) or [])]
+
+
 def _source_tables() -> dict[str, list[dict[str, Any]]]:
     """``schema.table`` -> its columns, for every source table."""
-    return {
-        f"{source['schema']}.{table['name']}": table.get("columns", [])
-        for source in _load(SOURCES_YAML)["sources"]
+    tables = [
+        (f"{source['schema']}.{table['name']}", table.get("columns", []))
+        for source in _entries("sources")
         for table in source["tables"]
-    }
+    ]
+    assert len(tables) == len(dict(tables)), "a source table is declared twice"
+    return dict(tables)
 
 
 def _models() -> dict[str, list[dict[str, Any]]]:
-    return {model["name"]: model.get("columns", []) for model in _load(MODELS_YAML)["models"]}
+    models = [(model["name"], model.get("columns", [])) for model in _entries("models")]
+    assert len(models) == len(dict(models)), "a staging model is declared twice"
+    return dict(models)
 
 
 def _class_of(column: dict[str, Any]) -> Any:

@@ -1,7 +1,8 @@
 """docs/retention-schedule.md is the policy seeds rendered, and the seeds quote the policy.
 
 A stale schedule would tell the DPO one thing while the warehouse does another; a paraphrased
-clause would no longer be the policy. Both fail here.
+clause would no longer be the policy; a stale list of rule models would leave a rule out of
+retention_status. All fail here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import pytest
 
 from tinytracker.core.paths import PROJECT_DIR
-from tinytracker.retention import schedule_doc
+from tinytracker.retention import generate, schedule_doc
 
 # The privacy policy and the rules spec as committed with the project (docs/policy/), so the
 # checks run on any clone; test_policy_copies_match_the_shared_originals keeps them current.
@@ -29,18 +30,45 @@ def seed(name: str) -> list[dict[str, str]]:
 def test_committed_schedule_matches_a_fresh_render_of_the_seeds():
     committed = schedule_doc.SCHEDULE_PATH.read_text(encoding="utf-8")
     assert committed == schedule_doc.render_from_seeds(), (
-        "docs/retention-schedule.md is stale: run python -m tinytracker.retention.schedule_doc"
+        "docs/retention-schedule.md is stale: run python -m tinytracker.retention.generate"
     )
 
 
-def test_schedule_check_mode_reports_a_stale_document(tmp_path, monkeypatch, capsys):
-    stale = tmp_path / "retention-schedule.md"
-    stale.write_text("# Retention schedule\n\nold text\n", encoding="utf-8")
-    monkeypatch.setattr(schedule_doc, "SCHEDULE_PATH", stale)
-    assert schedule_doc.main(["--check"]) == 1
-    assert "stale" in capsys.readouterr().err
-    assert schedule_doc.main([]) == 0
-    assert schedule_doc.main(["--check"]) == 0
+def test_committed_rule_model_list_names_one_model_per_seeded_rule():
+    committed = generate.RULE_MODELS_PATH.read_text(encoding="utf-8")
+    assert committed == generate.rule_models_from_seeds(), (
+        "macros/retention/seeded_retention_rule_models.sql is stale: "
+        "run python -m tinytracker.retention.generate"
+    )
+    for rule in seed("retention_rules"):
+        assert f"'retention_due_{rule['rule_id']}'," in committed
+
+
+def test_every_seeded_rule_has_its_model_file():
+    """What dbt would say at parse time, said sooner and with the file to write."""
+    rules_dir = PROJECT_DIR / "models" / "retention" / "rules"
+    models = {path.stem for path in rules_dir.glob("retention_due_*.sql")}
+    seeded = {generate.rule_model_name(rule["rule_id"]) for rule in seed("retention_rules")}
+    assert models == seeded, (
+        f"models/retention/rules holds {sorted(models)}, the seed names {sorted(seeded)}: "
+        "see docs/adding-a-rule.md"
+    )
+    yamls = {path.stem for path in rules_dir.glob("retention_due_*.yml")}
+    assert yamls == models, "every rule model has its own YAML beside it"
+
+
+def test_check_mode_names_each_stale_generated_file(tmp_path, monkeypatch, capsys):
+    stale_doc = tmp_path / "retention-schedule.md"
+    stale_doc.write_text("# Retention schedule\n\nold text\n", encoding="utf-8")
+    stale_macro = tmp_path / "seeded_retention_rule_models.sql"
+    monkeypatch.setattr(schedule_doc, "SCHEDULE_PATH", stale_doc)
+    monkeypatch.setattr(generate, "RULE_MODELS_PATH", stale_macro)
+    assert generate.main(["--check"]) == 1
+    err = capsys.readouterr().err
+    assert f"{stale_doc} is stale" in err and f"{stale_macro} is stale" in err
+    assert generate.main([]) == 0
+    assert generate.main(["--check"]) == 0
+    assert stale_macro.read_text(encoding="utf-8") == generate.rule_models_from_seeds()
 
 
 def test_every_rule_quotes_its_clause_and_states_its_period():

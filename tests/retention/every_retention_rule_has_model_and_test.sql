@@ -1,23 +1,26 @@
--- What it guards: every rule id in seeds/policy/retention_rules.csv has its own retention model
---   (tag retention_rule, config meta rule_ids) and at least one data test on that model; and no
---   model claims a rule id the seed does not have (a typo would leave a rule unenforced).
+-- What it guards: every rule id in seeds/policy/retention_rules.csv has its own rule model,
+--   retention_due_<rule_id> in models/retention/rules (tag retention_rule), with at least one
+--   data test on it; and no rule model is named for a rule id the seed does not have (a typo
+--   would leave a rule unenforced).
 -- When it matters: whenever a rule is added to or renamed in the seed, or a model is renamed.
--- How to resolve: add models/retention/retention_due_<rule_id>.sql with meta rule_ids and data
---   tests in _retention__models.yml, or fix the id in the seed or the model's meta.
+-- How to resolve: add models/retention/rules/retention_due_<rule_id>.sql and its YAML with a
+--   data test (docs/adding-a-rule.md), or fix the id in the seed or the model's name.
+{%- set prefix = 'retention_due_' %}
 {%- set modelled = [] %}
 {%- set tested = [] %}
 {%- if execute %}
     {%- set models_by_id = {} %}
     {%- for node in graph.nodes.values() %}
         {%- if node.resource_type == 'model' and 'retention_rule' in node.tags %}
-            {%- set rule_ids = node.config.get('meta', {}).get('rule_ids', []) %}
-            {%- do models_by_id.update({node.unique_id: rule_ids}) %}
-            {%- do modelled.extend(rule_ids) %}
+            {%- set rule_id = node.name[prefix | length:] if node.name.startswith(prefix)
+                else node.name %}
+            {%- do models_by_id.update({node.unique_id: rule_id}) %}
+            {%- do modelled.append(rule_id) %}
         {%- endif %}
     {%- endfor %}
     {%- for node in graph.nodes.values() %}
         {%- if node.resource_type == 'test' and node.get('attached_node') in models_by_id %}
-            {%- do tested.extend(models_by_id[node.attached_node]) %}
+            {%- do tested.append(models_by_id[node.attached_node]) %}
         {%- endif %}
     {%- endfor %}
 {%- endif %}
@@ -54,7 +57,7 @@ final as (
 
     select
         retention_rules.rule_id,
-        'no retention model tagged retention_rule has it in meta rule_ids' as problem
+        'no model retention_due_<rule_id> in models/retention/rules' as problem
     from retention_rules
     where
         retention_rules.rule_id not in (
@@ -78,7 +81,7 @@ final as (
 
     select
         modelled_rules.rule_id,
-        'a retention model names a rule id that is not in the seed' as problem
+        'a rule model is named for a rule id that is not in the seed' as problem
     from modelled_rules
     where
         modelled_rules.rule_id is not null

@@ -2,17 +2,16 @@
 
 The data-protection officer reads the schedule; the warehouse reads ``seeds/policy/*.csv``.
 Generating one from the other means they cannot drift apart, and a pytest fails when the
-committed document differs from a fresh render (run this module to refresh it)::
+committed document differs from a fresh render. :mod:`tinytracker.retention.generate` writes
+it, with the other file derived from the seeds::
 
-    python -m tinytracker.retention.schedule_doc          # rewrite docs/retention-schedule.md
-    python -m tinytracker.retention.schedule_doc --check  # exit 1 when it is stale
+    python -m tinytracker.retention.generate          # rewrite docs/retention-schedule.md
+    python -m tinytracker.retention.generate --check  # exit 1 when it is stale
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -120,7 +119,7 @@ def render_schedule(
         "# Retention schedule",
         "",
         "<!-- Generated from seeds/policy/*.csv by "
-        "`python -m tinytracker.retention.schedule_doc`. Do not edit by hand: edit the seeds "
+        "`python -m tinytracker.retention.generate`. Do not edit by hand: edit the seeds "
         "and regenerate (tests/python/test_retention_schedule_doc.py fails when this is "
         "stale). -->",
         "",
@@ -220,29 +219,3 @@ def render_from_seeds(seeds_dir: Path = POLICY_SEEDS_DIR) -> str:
         read_seed("retention_interpretations", seeds_dir),
         read_seed("retention_request_rules", seeds_dir),
     )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Render docs/retention-schedule.md from the policy seeds."
-    )
-    parser.add_argument("--check", action="store_true", help="exit 1 if the document is stale")
-    args = parser.parse_args(argv)
-    fresh = render_from_seeds()
-    if args.check:
-        current = SCHEDULE_PATH.read_text(encoding="utf-8") if SCHEDULE_PATH.exists() else ""
-        if current != fresh:
-            print(
-                f"{SCHEDULE_PATH} is stale: run python -m tinytracker.retention.schedule_doc",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    SCHEDULE_PATH.parent.mkdir(parents=True, exist_ok=True)
-    SCHEDULE_PATH.write_text(fresh, encoding="utf-8")
-    print(f"wrote {SCHEDULE_PATH}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
