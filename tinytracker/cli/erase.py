@@ -25,7 +25,7 @@ in audit.subject_requests and must not contain the person's ids, names or contac
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "erase",
         help="erase one pupil, employee or contact now, on the controller's request",

@@ -336,8 +336,8 @@ def _draw_families(
     eal = rng.random(n) < p_eal
     language = np.where(rng.random(n) < 0.97, "ENG", "ENB").astype(object)
     for i in np.flatnonzero(eal):
-        options = ETHNICITY[main[i]][2]
-        language[i] = options[int(pick[i] * 7919) % len(options)]
+        languages = ETHNICITY[main[i]][2]
+        language[i] = languages[int(pick[i] * 7919) % len(languages)]
     culture = np.array([ETHNICITY[m][3] for m in main], dtype=object)
     culture[(culture == "west_african") & (rng.random(n) < 0.4)] = "gb"
     fsm_rate = np.array([orgs[o].fsm_rate for o in org_index]) * np.array(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -165,7 +166,7 @@ def build_setup_imports(
     pupils: Pupils, orgs: list[Organisation], config: GeneratorConfig, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
     """Setup-file rows: one JSON payload per pupil row of the file the school sent."""
-    out = {
+    out: dict[str, list[Any]] = {
         k: []
         for k in (
             "org_index",

@@ -40,7 +40,7 @@ import duckdb
 
 from tinytracker.core import policy, secret
 from tinytracker.core.errors import TinyTrackerError
-from tinytracker.core.warehouse import require_organisation
+from tinytracker.core.warehouse import fetch_row, require_organisation, scalar
 from tinytracker.erasure import identifiers
 
 # The CLI says ``contact``; the retention engine and the suppression list say ``pupil_contact``.
@@ -140,11 +140,12 @@ def _erased(
     subject is reported as unknown. The kept record id is the surrogate the list keeps for an
     author whose name was kept, when that record is still there.
     """
-    has_any = con.execute(
+    has_any = scalar(
+        con,
         "select count(*) from audit.erasure_suppressions where subject_kind = ? "
         "and organisation_id = ?",
         [kind, organisation_id],
-    ).fetchone()[0]
+    )
     if not has_any:
         return None
     try:
@@ -421,9 +422,7 @@ def still_held(con: duckdb.DuckDBPyConnection, subject: Subject) -> StillHeld:
         if subject.kind == "employee"
         else "0"
     )
-    row = subject.query(
-        con,
-        f"""
+    sql = f"""
         select
             (select count(*) from {spec.table} where organisation_id = $org
                 and {spec.id_column} = $rid),
@@ -433,8 +432,8 @@ def still_held(con: duckdb.DuckDBPyConnection, subject: Subject) -> StillHeld:
                 and correspondence_id in (select subject_id from rights_scope
                                           where subject_kind = 'correspondence')),
             (select count(*) from raw.quarantine as q where {quarantine_predicate(subject)})
-    """,
-    ).fetchone()
+    """
+    row = fetch_row(con, sql, subject.params(sql))
     return StillHeld(*(int(n) for n in row))
 
 
