@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinytracker.generator.families import Families
 from tinytracker.generator.names import NamePools
 from tinytracker.generator.organisations import Organisation
-from tinytracker.generator.pupils import NAT, Families, Pupils
+from tinytracker.generator.pupils import Pupils
+from tinytracker.generator.roll import NAT
 
 FIRST_CONTACT = (
     ("Mother", 0.8),

@@ -20,7 +20,8 @@ import numpy as np
 from tinytracker.generator.calendar import academic_year_calendar
 from tinytracker.generator.config import GeneratorConfig
 from tinytracker.generator.organisations import Organisation
-from tinytracker.generator.pupils import Pupils, academic_years_of
+from tinytracker.generator.pupils import Pupils
+from tinytracker.generator.roll import academic_years_of
 
 CHANNELS = np.array(["email", "letter", "phone", "sms", "other"], dtype=object)
 CHANNEL_WEIGHTS = np.array([0.45, 0.25, 0.15, 0.1, 0.05])

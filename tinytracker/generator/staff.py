@@ -18,7 +18,8 @@ from tinytracker.generator.calendar import academic_year_calendar
 from tinytracker.generator.config import GeneratorConfig, academic_year_label
 from tinytracker.generator.names import NamePools, ascii_slug
 from tinytracker.generator.organisations import Organisation
-from tinytracker.generator.pupils import NAT, Pupils
+from tinytracker.generator.pupils import Pupils
+from tinytracker.generator.roll import NAT
 
 ROLES = {
     "primary": (
