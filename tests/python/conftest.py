@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tinytracker.core import paths, secret
@@ -71,3 +72,18 @@ def synthetic_warehouse(
     shutil.copy(synthetic_template.db, db)
     point_environment_at(monkeypatch, synthetic_template.root, db)
     return db
+
+
+@pytest.fixture
+def wh(synthetic_warehouse: Path) -> Path:
+    """The private synthetic warehouse, under the short name most tests use."""
+    return synthetic_warehouse
+
+
+def read(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of ``sql`` from the warehouse file ``db``, opened read-only and closed again."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
