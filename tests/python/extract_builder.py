@@ -204,6 +204,15 @@ def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any
         return con.execute(sql, params or []).fetchall()
 
 
+def quarantine(db: Path) -> list[tuple[Any, ...]]:
+    """Every quarantined row: file, line, rule, detail, organisation and the raw values."""
+    return query(
+        db,
+        "select file_name, line_number, rule, detail, organisation_id, "
+        "raw_values from raw.quarantine order by file_name, line_number",
+    )
+
+
 def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every raw/audit table's rows, sorted, to compare a warehouse before and after."""
     if not db.exists():
