@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 import pytest
-from test_dagster_definitions import ensure_dbt_manifest
 
+from dagster_helpers import ensure_dbt_manifest
 from tinytracker.core import paths, secret, warehouse
 from tinytracker.core.contract import LANDING_FILES
 from tinytracker.generator import GeneratorConfig, generate_extract

@@ -175,6 +175,9 @@ def contract_violations(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int],
     return bad
 
 
+# ---------------------------------------------------------------- contract
+
+
 def test_every_landing_file_has_exactly_the_contract_columns_in_order(generated_extract):
     for landing in LANDING_FILES:
         with open(generated_extract / f"{landing.name}.csv", encoding="utf-8", newline="") as f:
@@ -198,6 +201,9 @@ def test_every_file_has_rows_and_text_is_utf8_without_stray_whitespace(
         "select count(*) from pupils where forename <> trim(forename) or address <> trim(address)"
     ).fetchone()[0]
     assert padded == 0
+
+
+# ---------------------------------------------------------------- determinism
 
 
 def test_same_options_give_byte_identical_files_and_another_seed_differs(
@@ -283,6 +289,9 @@ def test_generate_help_explains_every_option(capsys):
     assert (Path(__file__).resolve().parents[2] / "docs" / "landing-contract.md").exists()
 
 
+# ---------------------------------------------------------------- injected errors
+
+
 def test_inject_errors_adds_exactly_that_many_bad_rows(tmp_path):
     n = len(KINDS) + 3
     summary = generate_extract(
@@ -307,6 +316,9 @@ def test_inject_errors_adds_exactly_that_many_bad_rows(tmp_path):
         "orphan_subject",
     } <= rules
     assert {file for file, _line in bad} >= {"pupils", "attendance_sessions", "employees"}
+
+
+# ---------------------------------------------------------------- progress
 
 
 class _Terminal(io.StringIO):

@@ -26,6 +26,9 @@ from tinytracker.generator.calendar import academic_year_calendar
         "P207000016049",
     ],
 )
+# ---------------------------------------------------------------- UPN check letters
+
+
 def test_upn_examples_from_school_data_are_valid(upn):
     assert is_valid_upn(upn)
     assert upn_check_letter(upn) == upn[0]
@@ -72,6 +75,9 @@ def test_attendance_marks_only_on_school_days_while_on_roll(generated_db):
     assert outside == 0
 
 
+# ---------------------------------------------------------------- organisations
+
+
 def test_every_organisation_state_the_retention_rules_need_is_present(generated_db):
     rows = {
         r[0]: r[1:]
@@ -87,6 +93,9 @@ def test_every_organisation_state_the_retention_rules_need_is_present(generated_
     assert rows["ORG006"][1] == rows["ORG007"][1] == "TR001"
     assert (rows["ORG006"][5], rows["ORG007"][5]) == ("true", "false")
     assert {r[0] for r in rows.values()} == {"school", "nursery"}
+
+
+# ---------------------------------------------------------------- pupils
 
 
 def test_leavers_span_several_years_and_the_retention_edge_dates(generated_db):
@@ -145,6 +154,9 @@ def test_sen_records_exist_for_every_sen_pupil(generated_db):
     assert missing == 0
 
 
+# ---------------------------------------------------------------- attendance
+
+
 def test_both_attendance_code_sets_appear_around_august_2024(generated_db):
     marks = dict(
         generated_db.execute("""
@@ -189,6 +201,9 @@ def test_about_190_pupil_days_a_year_with_inset_days():
         cal = academic_year_calendar(year)
         assert 185 <= len(cal.pupil_days) <= 195
         assert len(cal.inset_days) == 5
+
+
+# ---------------------------------------------------------------- other files
 
 
 def test_assessments_cover_each_stage_and_correlate(generated_db):
