@@ -11,19 +11,52 @@ here do, before a new erasure (an interrupted earlier one is finished first) and
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinytracker.backup import snapshots
 from tinytracker.backup.restore import RestoreResult, restore
+from tinytracker.core import faults, files
+from tinytracker.core import secret as secret_module
 from tinytracker.core.dates import parse_date
-from tinytracker.core.dbt import run_dbt, run_dbt_build
+from tinytracker.core.dbt import failed_nodes, run_dbt, run_dbt_build
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.paths import db_path
-from tinytracker.core.secret import secret
-from tinytracker.erasure import rewrite
+from tinytracker.core.schema import ensure_schema
+from tinytracker.core.warehouse import connect
+from tinytracker.erasure import ledger, rewrite
 from tinytracker.erasure.result import RunResult, action_date
+from tinytracker.publishing import publish
 from tinytracker.publishing.publish import PublishResult, publish_marts
 from tinytracker.retention.run import refuse_future_apply, run_retention
 from tinytracker.rights.erasure import ErasureResult, erase_subject
+
+
+def clean_leftovers(db: Path | None = None) -> None:
+    """Finish off what a killed command left beside the warehouse, before this one starts: a
+    half-made rebuild or restore copy and an unshredded old file (shredded: they hold personal
+    data), a half-written backup (shredded), ledger file or analyst copy (removed). Call it
+    holding the command lock; an interrupted erasure itself is finished by
+    :func:`finish_erasure`."""
+    db = db or db_path()
+    if db.exists():
+        files.cleanup_interrupted_rebuild(db)
+    snapshots.clean_leftovers()
+    ledger.clean_leftovers()
+    publish.clean_leftovers()
+
+
+def check_secret(db: Path | None = None) -> None:
+    """Refuse a secret that is not the warehouse's before a task changes anything."""
+    db = db or db_path()
+    if not db.exists():
+        return
+    con = connect(db)
+    try:
+        ensure_schema(con)
+        secret_module.check_secret(con)
+    finally:
+        con.close()
 
 
 def finish_erasure(as_of: dt.date | None, db: Path | None = None) -> list[str]:
@@ -33,6 +66,7 @@ def finish_erasure(as_of: dt.date | None, db: Path | None = None) -> list[str]:
     pending = rewrite.pending_runs(db)
     if not pending:
         return []
+    faults.reached("finish.pending")
     # models only (no tests): erasure must not wait on an unrelated failing data test
     if run_dbt(as_of, command="run") != 0:
         raise TinyTrackerError(
@@ -40,7 +74,9 @@ def finish_erasure(as_of: dt.date | None, db: Path | None = None) -> list[str]:
             "identifiers; the file was not rewritten. Fix the build and run `tinytracker "
             "retention apply` again to finish."
         )
+    faults.reached("finish.rebuilt")
     publish_marts()
+    faults.reached("finish.published")
     rewrite.rewrite(pending, db)
     return pending
 
@@ -54,7 +90,7 @@ def apply_retention(
     if not dry_run:
         as_of = parse_date(as_of, "--as-of") or action_date()
         refuse_future_apply(as_of)
-        secret()  # fail before any work when the suppression key is missing
+        check_secret()  # a missing or different secret fails before any work
         finished = finish_erasure(as_of)
     result = run_retention(as_of, dry_run=dry_run, requested_by=requested_by, build=build)
     result.finished_earlier_runs = len(finished)
@@ -77,6 +113,7 @@ def erase(
 ) -> ErasureResult:
     """``tinytracker erase``: one person erased on request, the erasure finished physically."""
     if apply_changes:
+        check_secret()
         finish_erasure(as_of)  # an interrupted earlier run comes first
     result = erase_subject(
         kind,
@@ -97,17 +134,62 @@ def erase(
 def restore_backup(taken_on: dt.date, today: dt.date | None = None) -> RestoreResult:
     """``tinytracker backup restore``: swap the backup in, erased people erased again, and
     the replay finished physically like any erasure."""
+    check_secret()
     result = restore(taken_on, today)
     result.replay.physically_erased = bool(finish_erasure(result.replay.as_of))
     return result
 
 
+OVERDUE_TESTS = ("overdue_personal_data",)
+"""Compliance tests whose failure says personal data is overdue: a fact about ``raw.*`` that a
+retention apply fixes, not about the marts (which hold no personal data)."""
+
+
+@dataclass
+class BuildResult:
+    """What ``tinytracker build`` did: dbt's exit code, what was published and, when personal
+    data is overdue, per rule how much and since when (the fix is a retention apply)."""
+
+    status: int
+    published: PublishResult | None = None
+    overdue: list[tuple[str, int, dt.date]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
 def build(
     as_of: str | dt.date | None = None, select: list[str] | None = None, *, unit_tests: bool = False
-) -> tuple[int, PublishResult | None]:
-    """``tinytracker build``: dbt build, then, after a full build that passed, republish the
-    analyst copy. Returns dbt's exit code and what was published."""
+) -> BuildResult:
+    """``tinytracker build``: dbt build, then republish the analyst copy after a full build.
+
+    A build whose only failures are the overdue-data tests still publishes: the marts hold no
+    personal data and passed their own tests, and analysts should not lose a day's figures
+    because a retention run is late. The result then names each rule with data overdue.
+    """
     status = run_dbt_build(as_of, select, unit_tests=unit_tests)
-    if status == 0 and not select:
-        return status, publish_marts()
-    return status, None
+    result = BuildResult(status)
+    if status != 0:
+        result.failed = failed_nodes()
+    overdue_only = bool(result.failed) and all(
+        any(name.startswith(test) for test in OVERDUE_TESTS) for name in result.failed
+    )
+    if overdue_only:
+        result.overdue = overdue_by_rule()
+    if not select and (status == 0 or overdue_only):
+        result.published = publish_marts()
+    return result
+
+
+def overdue_by_rule(db: Path | None = None) -> list[tuple[str, int, dt.date]]:
+    """Per rule: subjects due and not actioned (held ones excluded), and the oldest due date."""
+    con = connect(db or db_path(), read_only=True)
+    try:
+        rows = con.execute(
+            """
+            select rule_id, count(*), min(due_on) from retention.retention_status
+            where status = 'due' and is_winning_rule
+            group by rule_id order by rule_id
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    return [(str(rule), int(count), due) for rule, count, due in rows]

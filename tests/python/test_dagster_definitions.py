@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from dagster_helpers import BIN, defs  # noqa: F401 - fixture
 from tinytracker.core.paths import PROJECT_DIR
+
+from dagster_helpers import BIN, defs  # noqa: F401 - fixture
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -14,8 +14,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_helpers import defs  # noqa: F401 - fixture
 from tinytracker.core.errors import TinyTrackerError
+
+from dagster_helpers import defs  # noqa: F401 - fixture
 
 
 def status_table(

@@ -19,7 +19,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from generator_helpers import SMALL, generate_small, generated_db, generated_extract, load_as_text  # noqa: F401 - fixtures
 from tinytracker.cli.main import main as cli_main
 from tinytracker.core.contract import CODE_SEEDS, LANDING_FILES
 from tinytracker.core.errors import TinyTrackerError
@@ -28,6 +27,8 @@ from tinytracker.generator import GeneratorConfig, generate_extract
 from tinytracker.generator.faults import KINDS
 from tinytracker.generator.progress import Progress
 from tinytracker.loading import load_extract
+
+from generator_helpers import SMALL, generate_small, generated_db, generated_extract, load_as_text  # noqa: F401 - fixtures
 
 
 def _codes(con: duckdb.DuckDBPyConnection, value_set: str) -> str:

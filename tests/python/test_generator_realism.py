@@ -10,9 +10,10 @@ from datetime import date
 
 import pytest
 
-from generator_helpers import generated_db, generated_extract  # noqa: F401 - fixtures
 from tinytracker.core.upn import is_temporary_upn, is_valid_upn, make_upn, upn_check_letter
 from tinytracker.generator.calendar import academic_year_calendar
+
+from generator_helpers import generated_db, generated_extract  # noqa: F401 - fixtures
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,13 @@ import json
 import duckdb
 import pytest
 
-from apply_helpers import AS_OF, changed_rows
 from tinytracker.core import paths, policy
 from tinytracker.core.contract import LANDING_FILES
 from tinytracker.erasure.result import action_date
 from tinytracker.erasure.transaction import DRY_RUN_SCHEMA
 from tinytracker.retention.output import format_result
 
+from apply_helpers import AS_OF, changed_rows
 from conftest import (
     EXTRA_COLUMNS,
     SIMULATED_AS_OF,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import duckdb
 
-from apply_helpers import AS_OF, assert_raw_unchanged, snapshot
 from tinytracker import tasks
 from tinytracker.loading.run import load_extract
 from tinytracker.retention.output import format_result
 
+from apply_helpers import AS_OF, assert_raw_unchanged, snapshot
 from conftest import (
     EXTRA_COLUMNS,
     AppliedRun,

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from apply_helpers import AS_OF, assert_raw_unchanged, changed_rows, snapshot
 from tinytracker import tasks
 from tinytracker.core import secret, warehouse
 from tinytracker.core.contract import FILES_BY_NAME, LANDING_FILES
@@ -26,6 +25,7 @@ from tinytracker.erasure import transaction
 from tinytracker.erasure.result import action_date
 from tinytracker.retention import holds
 
+from apply_helpers import AS_OF, assert_raw_unchanged, changed_rows, snapshot
 from conftest import read, run_cli
 
 

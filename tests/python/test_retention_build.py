@@ -24,9 +24,9 @@ from tinytracker.cli.main import main
 from tinytracker.core import paths, secret, warehouse
 from tinytracker.core.dbt import run_dbt_build
 from tinytracker.retention import holds
-from worked_examples import HOLDS, load_worked_examples, write_extract
 
 from conftest import TEST_SECRET
+from worked_examples import HOLDS, load_worked_examples, write_extract
 
 FIRST_AS_OF = dt.date(2025, 10, 1)
 SECOND_AS_OF = dt.date(2026, 10, 1)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from erase_helpers import AS_OF, REASON, erase, letter, setup_row, write_extract
 from tinytracker.cli.main import main
 from tinytracker.loading.run import load_extract
 
 from conftest import SyntheticTemplate, read
+from erase_helpers import AS_OF, REASON, erase, letter, setup_row, write_extract
 
 
 def employee_with_reports_and_correspondence(db: Path) -> tuple[str, str, int]:

@@ -4,6 +4,10 @@ extract and of a newer one: nothing about the erased pupil comes back.
 
 from __future__ import annotations
 
+from tinytracker.cli.main import main
+from tinytracker.loading.run import load_extract
+
+from conftest import SyntheticTemplate, read
 from erase_helpers import (
     AS_OF,
     REASON,
@@ -13,10 +17,6 @@ from erase_helpers import (
     setup_row,
     write_extract,
 )
-from tinytracker.cli.main import main
-from tinytracker.loading.run import load_extract
-
-from conftest import SyntheticTemplate, read
 
 
 def test_erasure_request_end_to_end_survives_a_reload(

@@ -10,6 +10,9 @@ import shutil
 import duckdb
 import pytest
 
+from tinytracker.retention import holds
+
+from conftest import TEST_SECRET, read
 from erase_helpers import (
     AS_OF,
     REASON,
@@ -17,9 +20,6 @@ from erase_helpers import (
     pupil_with_contacts_and_correspondence,
     raw_unchanged,
 )
-from tinytracker.retention import holds
-
-from conftest import TEST_SECRET, read
 
 
 def test_dry_run_shows_the_steps_and_changes_nothing(wh, tmp_path, capsys):

@@ -9,6 +9,12 @@ import json
 
 import duckdb
 
+from tinytracker.cli.main import main
+from tinytracker.erasure.result import action_date
+from tinytracker.loading.run import load_extract
+from tinytracker.retention import holds
+
+from conftest import SyntheticTemplate, read
 from erase_helpers import (
     AS_OF,
     REASON,
@@ -17,12 +23,6 @@ from erase_helpers import (
     setup_row,
     write_extract,
 )
-from tinytracker.cli.main import main
-from tinytracker.erasure.result import action_date
-from tinytracker.loading.run import load_extract
-from tinytracker.retention import holds
-
-from conftest import SyntheticTemplate, read
 
 
 def test_dry_run_deletes_only_the_setup_import_rows_naming_the_pupil_unless_kept(wh, capsys):

@@ -16,10 +16,10 @@ from typing import Any
 
 import duckdb
 
-from sar_helpers import pupil_with_rows_everywhere, run_sar, strings
 from tinytracker.retention import holds
 
 from conftest import read
+from sar_helpers import pupil_with_rows_everywhere, run_sar, strings
 
 LANDING_RAW = (
     "raw.pupils",

@@ -10,10 +10,10 @@ import json
 
 import duckdb
 
-from sar_helpers import run_sar, strings
 from tinytracker.retention import holds
 
 from conftest import read
+from sar_helpers import run_sar, strings
 
 
 def test_sar_for_an_employee_holds_every_row_about_them_and_nothing_about_anyone_else(wh, tmp_path):

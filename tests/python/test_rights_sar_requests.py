@@ -10,9 +10,8 @@ import json
 
 import duckdb
 
-from sar_helpers import pupil_with_rows_everywhere, run_sar
-
 from conftest import read
+from sar_helpers import pupil_with_rows_everywhere, run_sar
 
 
 def test_sar_of_an_unknown_pupil_is_a_clear_error_and_writes_no_file(wh, tmp_path, capsys):

@@ -31,12 +31,18 @@ from dataclasses import dataclass
 import duckdb
 
 from tinytracker.backup.snapshots import Backup, list_backups
+from tinytracker.core import faults
 from tinytracker.core.errors import TinyTrackerError
-from tinytracker.core.files import holding_warehouse_lock, swap_in_locked
+from tinytracker.core.files import (
+    RESTORE_SUFFIX,
+    cleanup_interrupted_rebuild,
+    holding_warehouse_lock,
+    swap_in_locked,
+)
 from tinytracker.core.paths import backup_dir, db_path
 from tinytracker.core.secret import secret
 from tinytracker.core.warehouse import fetch_row, scalar
-from tinytracker.erasure.ledger import LEDGER_TABLES, ledger_dir
+from tinytracker.erasure.ledger import LEDGER_TABLES, TOKEN_KEY_FILE, ledger_dir
 from tinytracker.erasure.replay import replay_erasures
 from tinytracker.erasure.result import RunResult
 from tinytracker.erasure.transaction import ensure_tables
@@ -133,6 +139,26 @@ def _carry_over_ledger(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return carried
 
 
+def _carry_over_token_key(con: duckdb.DuckDBPyConnection, replaced: str) -> int:
+    """The token key as the replaced warehouse (else the ledger) holds it: wrapped under the
+    secret in use now, which may have been rotated since the snapshot."""
+    sources: list[tuple[str, list[str]]] = []
+    if con.execute(
+        "select count(*) from duckdb_tables() where database_name = ? "
+        "and schema_name = 'audit' and table_name = 'token_key'",
+        [replaced],
+    ).fetchall()[0][0]:
+        sources.append((f'select * from "{replaced}".audit.token_key', []))
+    ledger_key = ledger_dir() / TOKEN_KEY_FILE
+    if ledger_key.exists():
+        sources.append(("select * from read_parquet(?)", [str(ledger_key)]))
+    for sql, params in sources:
+        if con.execute(f"select count(*) from ({sql})", params).fetchall()[0][0]:
+            con.execute("delete from audit.token_key")
+            return int(con.execute(f"insert into audit.token_key {sql}", params).fetchall()[0][0])
+    return 0
+
+
 def restore(taken_on: dt.date, today: dt.date | None = None) -> RestoreResult:
     """Replace the warehouse with the backup of ``taken_on`` and re-erase what was erased.
 
@@ -143,15 +169,14 @@ def restore(taken_on: dt.date, today: dt.date | None = None) -> RestoreResult:
     """
     backup = _find_backup(taken_on)
     db = db_path()
-    secret()  # tokens need the key; fail before touching anything
-    pending = db.with_name(db.name + ".restore")
+    secret()  # tokens need the key; fail before touching anything (checked again at replay)
+    pending = db.with_name(db.name + RESTORE_SUFFIX)
     as_of = today or dt.date.today()
     result = RunResult(run_id=str(uuid.uuid4()), as_of=as_of, dry_run=False)
     with holding_warehouse_lock(db) as con:
-        for leftover in (pending, pending.with_name(pending.name + ".wal")):
-            if leftover.exists():
-                leftover.unlink()
+        cleanup_interrupted_rebuild(db)  # a restore killed earlier: its copy is shredded
         shutil.copyfile(backup.path, pending)
+        faults.reached("restore.copied")
         (replaced,) = fetch_row(con, "select current_database()")
         # the restored copy becomes the connection's default catalog: every statement below
         # reads and writes it, and reads the replaced warehouse only by its catalog name
@@ -162,6 +187,9 @@ def restore(taken_on: dt.date, today: dt.date | None = None) -> RestoreResult:
         finally:
             con.execute(f'use "{replaced}"')
             con.execute("detach tt_restored")
+        # a command killed earlier may have left the live file's WAL: fold it in first
+        con.execute("checkpoint")
+        faults.reached("restore.prepared")
         swap_in_locked(db, pending)
     return RestoreResult(backup=backup, replay=result, carried_over=carried)
 
@@ -175,5 +203,6 @@ def _restore_into(
     carried = _carry_over_audit(con, replaced)
     for table, rows in _carry_over_ledger(con).items():
         carried[table] = carried.get(table, 0) + rows
+    carried["token_key"] = _carry_over_token_key(con, replaced)
     replay_erasures(con, result, as_of)
     return carried

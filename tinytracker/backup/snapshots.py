@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from tinytracker.core import faults
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.files import copy_database, fsync, shred
 from tinytracker.core.paths import backup_dir, db_path
 from tinytracker.core.policy import backup_retention_days
 
+PARTIAL_SUFFIX = ".partial"
 BACKUP_NAME = re.compile(r"^tinytracker-(\d{4}-\d{2}-\d{2})\.duckdb$")
 
 
@@ -44,13 +46,29 @@ def snapshot(taken_on: date, db: Path | None = None, directory: Path | None = No
     if not db.exists():
         raise TinyTrackerError(f"no warehouse at {db} to back up")
     directory = directory or backup_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(directory, 0o700)  # backups hold everything the warehouse holds
     target = directory / f"tinytracker-{taken_on.isoformat()}.duckdb"
-    pending = target.with_name(target.name + ".partial")
+    pending = target.with_name(target.name + PARTIAL_SUFFIX)
     copy_database(db, pending)
+    faults.reached("backup.copied")
     os.replace(pending, target)
     fsync(directory)
     return Backup(taken_on, target)
+
+
+def clean_leftovers(directory: Path | None = None) -> int:
+    """Zero-fill and remove what a killed backup left (``*.partial``: a copy of the warehouse,
+    with everything it held); returns how many. Call it holding the command lock."""
+    directory = directory or backup_dir()
+    if not directory.is_dir():
+        return 0
+    removed = 0
+    for leftover in directory.glob(f"*{PARTIAL_SUFFIX}*"):
+        if leftover.is_file():
+            shred(leftover)
+            removed += 1
+    return removed
 
 
 def prune(today: date, directory: Path | None = None, keep_days: int | None = None) -> list[Backup]:

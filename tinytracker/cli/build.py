@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from tinytracker.cli.publish import format_result
 from tinytracker.tasks import build
@@ -37,7 +38,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _handle(args: argparse.Namespace) -> int:
     # analysts read a copy, refreshed after every full build that passed
-    status, published = build(args.as_of, args.select, unit_tests=args.unit_tests)
-    if published is not None:
-        print(format_result(published))
-    return status
+    result = build(args.as_of, args.select, unit_tests=args.unit_tests)
+    for rule, subjects, since in result.overdue:
+        print(
+            f"overdue: {subjects:,} subject(s) under {rule}, due since {since}: personal data "
+            "is kept past its date. Fix: tinytracker retention apply"
+            + (f" --as-of {args.as_of}" if args.as_of else ""),
+            file=sys.stderr,
+        )
+    if result.published is not None:
+        if result.overdue:
+            print("the marts hold no personal data and passed their tests: published anyway")
+        print(format_result(result.published))
+    return result.status

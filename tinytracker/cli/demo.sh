@@ -2,6 +2,7 @@
 # `make demo`: a synthetic school trust from extract to erased, in one go, in demo/.
 # Everything goes through the same `tinytracker` commands a real deployment uses.
 set -euo pipefail
+umask 077  # the demo warehouse, extract, secret and backups hold (synthetic) personal data
 cd "$(dirname "$0")/../.."
 
 TT=.venv/bin/tinytracker

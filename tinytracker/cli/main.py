@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.lock import command_lock
+from tinytracker.tasks import clean_leftovers
 
 COMMAND_MODULES = (
     "tinytracker.cli.generate",
@@ -28,6 +31,7 @@ COMMAND_MODULES = (
     "tinytracker.cli.erase",
     "tinytracker.cli.organisation",
     "tinytracker.cli.share",
+    "tinytracker.cli.secret",
 )
 
 
@@ -45,11 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+NO_WAREHOUSE_COMMANDS = frozenset({"generate"})
+"""Commands that never open the warehouse, so never wait for another command."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    os.umask(0o077)  # every file a command creates holds or may hold personal data
     try:
-        result = args.handler(args)
+        if args.command in NO_WAREHOUSE_COMMANDS:
+            result = args.handler(args)
+        else:
+            # the whole command, dbt's own connections included, is one writer's turn
+            db = getattr(args, "warehouse", None)
+            with command_lock(db):
+                clean_leftovers(db)  # what a killed command left, before this one starts
+                result = args.handler(args)
     except TinyTrackerError as exc:
         print(f"tinytracker {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -127,3 +127,22 @@ def run_dbt(
         check=False,
     )
     return completed.returncode
+
+
+def target_dir() -> Path:
+    """Where dbt writes manifest.json and run_results.json (env ``DBT_TARGET_PATH``)."""
+    return paths.in_project(os.environ.get("DBT_TARGET_PATH") or "target")
+
+
+def failed_nodes(target: Path | None = None) -> list[str]:
+    """Names of the nodes the last dbt command failed or errored on (run_results.json)."""
+    results = (target or target_dir()) / "run_results.json"
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [
+        str(result["unique_id"]).split(".")[2]
+        for result in data.get("results", [])
+        if result.get("status") in ("error", "fail", "runtime error")
+    ]

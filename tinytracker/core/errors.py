@@ -34,3 +34,12 @@ class RefusedError(TinyTrackerError):
     """A request the policy forbids (revoked MIS permission, legal hold, no consent)."""
 
     exit_code = 3
+
+
+class BusyError(TinyTrackerError):
+    """Another command holds the warehouse: nothing was done; try again when it has finished.
+
+    Exit code 75 is sysexits' EX_TEMPFAIL ("try again later"), so a scheduler can retry.
+    """
+
+    exit_code = 75

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from tinytracker.core import faults
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.paths import db_path
 from tinytracker.core.warehouse import connect, fetch_row
@@ -34,6 +35,10 @@ def _nothing_before_swap(db: Path) -> None:
 
 
 before_swap: Callable[[Path], None] = _nothing_before_swap
+
+
+RESTORE_SUFFIX = ".restore"
+"""The restored copy a restore prepares beside the warehouse before swapping it in."""
 
 
 def _sidecars(db: Path) -> tuple[Path, Path]:
@@ -61,16 +66,21 @@ def shred(path: Path) -> None:
 
 
 def cleanup_interrupted_rebuild(db: Path | None = None) -> None:
-    """Remove what a killed rebuild left behind (an unfinished copy, an unshredded old file).
+    """Remove what a killed rebuild or restore left behind (an unfinished copy, a prepared
+    restore, an unshredded old file).
 
     Call it while holding the warehouse lock (as :func:`rebuild` does): the lock is what
     tells a leftover from the copy of a rebuild still running in another process.
     """
     db = db or db_path()
     pending, old = _sidecars(db)
-    for leftover in (pending, pending.with_name(pending.name + ".wal")):
-        if leftover.exists():
-            leftover.unlink()
+    restoring = db.with_name(db.name + RESTORE_SUFFIX)
+    # a copy made for a rebuild or a restore holds personal data (a restore's, every value
+    # erased since its backup): zero-filled, not only unlinked
+    for leftover in (pending, restoring):
+        for path in (leftover, leftover.with_name(leftover.name + ".wal")):
+            if path.exists():
+                shred(path)
     _finish_old(db, old)
 
 
@@ -133,13 +143,16 @@ def swap_in_locked(db: Path, replacement: Path) -> None:
     (retention/restore.py can replace its own swap with this.)
     """
     _, old = _sidecars(db)
+    faults.reached("swap.before")
     for wal in (db.with_name(db.name + ".wal"), replacement.with_name(replacement.name + ".wal")):
         if wal.exists():  # checkpointed databases have none; never pair one with other data
             raise TinyTrackerError(f"{wal} exists after checkpoint; not swapping files")
     _finish_old(db, old)
     os.link(db, old)  # keep a name on the old inode so it can be zero-filled after the swap
+    faults.reached("swap.linked")
     os.replace(replacement, db)
     fsync(db.parent)
+    faults.reached("swap.replaced")
     shred(old)
 
 
@@ -161,6 +174,7 @@ def rebuild(db: Path | None = None) -> Path:
     with holding_warehouse_lock(db) as con:
         cleanup_interrupted_rebuild(db)
         copy_into(con, pending)
+        faults.reached("rebuild.copied")
         before_swap(db)
         swap_in_locked(db, pending)
     return db

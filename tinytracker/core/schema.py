@@ -139,6 +139,15 @@ BOOKKEEPING_DDL: tuple[str, ...] = (
         backups_clear_on date,
         physically_erased_at timestamp
     )""",
+    # The token key of the suppression list, wrapped under the secret (tinytracker/core/
+    # secret.py): one row; a check value refuses a different secret. No plain key or secret.
+    """create table if not exists audit.token_key (
+        key_check varchar not null,
+        check_salt varchar not null,
+        wrapped_key varchar not null,
+        wrap_salt varchar not null,
+        wrapped_at timestamp not null
+    )""",
     # Legal holds: while a hold stands, no retention run deletes or anonymises the held
     # organisation (subject_kind 'organisation', subject_id null) or subject.
     """create table if not exists audit.legal_holds (

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.errors import BusyError, TinyTrackerError
 from tinytracker.core.paths import db_path
 
 LOCK_WAIT_ENV = "TINYTRACKER_LOCK_WAIT_SECONDS"
@@ -46,7 +46,7 @@ def connect(
             if "lock" not in str(exc).lower():
                 raise TinyTrackerError(f"cannot open warehouse {path}: {exc}") from exc
             if time.monotonic() >= deadline:
-                raise TinyTrackerError(
+                raise BusyError(
                     f"warehouse {path} is locked by another process (DuckDB allows one writer); "
                     f"waited {wait_seconds:.0f}s. Wait for the running load, build or retention "
                     "run to finish, then try again."

@@ -23,12 +23,20 @@ What names whom:
   and surname together, the name only in a payload with no UPN and no date of birth (a staff
   list: a pupil row naming a pupil who shares a teacher's name is not about the teacher);
 - a contact: a contact MIS id (setup files are pupil and staff lists; contacts are never
-  matched by name).
+  matched by name in a payload).
+
+The same identifiers recognise an erased person whom a later extract sends again under a new
+MIS id (a school changing MIS keeps the UPN, the names and dates, not the ids):
+:func:`row_identifiers` reads them from the incoming row. What this cannot catch: a pupil
+whose UPN, name and date of birth all changed; an employee re-sent without teacher number and
+with a new email; a contact with a new name or with neither the same email nor the same phone.
 
 Everything is SQL expressions (DuckDB list lambdas), evaluated set-based by the caller.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 KEY_VARIANTS: dict[str, tuple[str, ...]] = {
     "upn": ("upn", "uniquepupilnumber", "pupilupn"),
@@ -83,6 +91,10 @@ def normalise(field: str, value: str) -> str:
         expr = f"regexp_replace(upper({value}), '[^0-9A-Z]', '', 'g')"
     elif field == "email":
         expr = f"lower(trim({value}))"
+    elif field == "phone":
+        # digits only, a leading +44 read as the trunk 0: the same number written any way
+        digits = f"regexp_replace({value}, '[^0-9]', '', 'g')"
+        expr = f"regexp_replace({digits}, '^44', '0')"
     else:
         expr = f"trim({value})"
     return f"nullif({expr}, '')"
@@ -183,9 +195,64 @@ def person_identifiers(kind: str, person: str) -> str:
             f"{normalise('surname', f'{person}.surname')}",
         ]
     elif kind == "pupil_contact":
-        parts = [f"'id=' || {normalise('contact_id', f'{person}.contact_id')}"]
+        parts = [
+            f"'id=' || {normalise('contact_id', f'{person}.contact_id')}",
+            *_contact_name_links(
+                lambda column: normalise(
+                    "phone" if column == "phone" else column, f"{person}.{column}"
+                )
+            ),
+        ]
     else:
         raise ValueError(f"no identifiers for subject kind {kind!r}")
+    return f"list_filter([{', '.join(parts)}], lambda v: v is not null)"
+
+
+def _contact_name_links(value_of: Callable[[str], str]) -> list[str]:
+    """A contact's name together with their email or their phone: how a contact is known when
+    a new MIS gives them a new id (a name alone is shared; so is a household's phone, but not
+    by two people of the same name)."""
+    name = f"{value_of('forename')} || '|' || {value_of('surname')}"
+    return [
+        f"'name_email=' || {name} || '|' || {value_of('email')}",
+        f"'name_phone=' || {name} || '|' || {value_of('phone')}",
+    ]
+
+
+RETURNING_PERSON_FILES = {
+    "pupils": "pupil",
+    "employees": "employee",
+    "pupil_contacts": "pupil_contact",
+}
+"""Landing files whose rows are people, by suppression kind: a row there is recognised as an
+erased person by the identifiers below even under a new MIS id."""
+
+
+def row_identifiers(kind: str, value_of: Callable[[str], str]) -> str:
+    """SQL list of the identifier strings an incoming landing row of ``kind`` carries, beyond
+    its MIS id: what recognises an erased person re-sent under a new id (an MIS migration).
+
+    ``value_of(column)`` is the SQL of a column's text as given. A pupil: UPN (any case and
+    spacing), or forename, surname and date of birth together (nursery children have no UPN).
+    An employee: teacher reference number or email (a name alone is shared). A contact: name
+    with email or with phone.
+    """
+
+    def norm(field: str, column: str | None = None) -> str:
+        return normalise(field, value_of(column or field))
+
+    if kind == "pupil":
+        parts = [
+            f"'upn=' || {norm('upn')}",
+            f"'name_dob=' || {norm('forename')} || '|' || {norm('surname')} || '|' || "
+            f"{norm('date_of_birth')}",
+        ]
+    elif kind == "employee":
+        parts = [f"'trn=' || {norm('teacher_number')}", f"'email=' || {norm('email')}"]
+    elif kind == "pupil_contact":
+        parts = _contact_name_links(lambda column: norm(column))
+    else:
+        raise ValueError(f"no row identifiers for subject kind {kind!r}")
     return f"list_filter([{', '.join(parts)}], lambda v: v is not null)"
 
 

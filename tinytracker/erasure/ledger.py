@@ -17,11 +17,39 @@ from tinytracker.core.warehouse import scalar
 from tinytracker.erasure import suppression
 
 LEDGER_TABLES = ("erasure_suppressions", "erasure_identifiers", "retention_log", "retention_runs")
+TOKEN_KEY_FILE = "token_key.parquet"
+"""The wrapped token key (audit.token_key): a restore after losing the warehouse needs it to
+recognise anyone on the ledger. Wrapped under the secret, like in the warehouse."""
 
 
 def ledger_dir() -> Path:
     """``erasure-ledger/`` in the backups folder."""
     return backup_dir() / "erasure-ledger"
+
+
+def clean_leftovers() -> int:
+    """Remove ledger files a killed sync left half-written (``*.partial``: tokens and counts
+    only); returns how many. The next sync writes them again."""
+    directory = ledger_dir()
+    if not directory.is_dir():
+        return 0
+    removed = 0
+    for leftover in directory.glob("*.partial"):
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def write_token_key(con: duckdb.DuckDBPyConnection) -> None:
+    """Copy the current wrapped token key into the ledger (replacing the previous copy)."""
+    if not con.execute("select count(*) from audit.token_key").fetchall()[0][0]:
+        return
+    directory = ledger_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / TOKEN_KEY_FILE
+    pending = target.with_name(target.name + ".partial")
+    con.execute(f"copy audit.token_key to '{_path_literal(pending)}' (format parquet)")
+    os.replace(pending, target)
 
 
 def sync_ledger(con: duckdb.DuckDBPyConnection) -> int:
@@ -48,6 +76,8 @@ def sync_ledger(con: duckdb.DuckDBPyConnection) -> int:
             )
             os.replace(pending, target)
         written += 1
+    if written:
+        write_token_key(con)
     return written
 
 

@@ -107,6 +107,42 @@ def capture_identifiers(con: duckdb.DuckDBPyConnection) -> None:
                 and person.{key} = run_subjects.subject_id
             where run_subjects.subject_kind = '{kind}'
         """)
+    # contacts a pupil's anonymisation deletes with the pupil: listed as erased contacts too
+    # (under the pupil's rule, with no surrogate: retention_status shows them through their
+    # pupil), so correspondence about them, or the contact re-sent under a new MIS, stays out
+    con.execute(
+        """
+        create or replace temp table run_contacts_of_pupils as
+        select distinct contacts.organisation_id, contacts.contact_id, pupils.rule_id
+        from run_subjects as pupils
+        inner join raw.pupil_contacts as contacts
+            on contacts.organisation_id = pupils.organisation_id
+            and contacts.pupil_id = pupils.subject_id
+        where pupils.subject_kind = 'pupil'
+            and exists (
+                select 1 from run_steps
+                where run_steps.subject_kind = 'pupil'
+                    and run_steps.organisation_id = pupils.organisation_id
+                    and run_steps.subject_id = pupils.subject_id
+                    and run_steps.table_name = 'raw.pupil_contacts'
+                    and run_steps.action = 'delete'
+            )
+            and not exists (
+                select 1 from run_subjects as own
+                where own.subject_kind = 'pupil_contact'
+                    and own.organisation_id = contacts.organisation_id
+                    and own.subject_id = contacts.contact_id
+            )
+        """
+    )
+    selects.append(f"""
+        select 'pupil_contact', contacts.organisation_id, contacts.contact_id,
+            unnest({identifiers.person_identifiers("pupil_contact", "person")}) as identifier
+        from run_contacts_of_pupils as contacts
+        inner join raw.pupil_contacts as person
+            on person.organisation_id = contacts.organisation_id
+            and person.contact_id = contacts.contact_id
+    """)
     con.execute("create or replace temp table run_identifiers as " + " union all ".join(selects))
 
 
@@ -146,6 +182,17 @@ def record_subjects(con: duckdb.DuckDBPyConnection, as_of: object, run_id: str) 
             cast($as_of as date),
             $run_id
         from run_subjects
+        """,
+        {"as_of": as_of, "run_id": run_id},
+    )
+    con.execute(
+        f"""
+        insert into audit.erasure_suppressions (subject_kind, organisation_id, subject_token,
+            surrogate_id, rule_id, actioned_on, run_id)
+        select 'pupil_contact', organisation_id,
+            {token("'pupil_contact'", "organisation_id", "contact_id")},
+            null, rule_id, cast($as_of as date), $run_id
+        from run_contacts_of_pupils
         """,
         {"as_of": as_of, "run_id": run_id},
     )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from tinytracker.core import faults
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.schema import ensure_schema
 from tinytracker.core.secret import bind_secret
@@ -148,6 +149,7 @@ def execute_steps(
         totals[0] += int(subjects)
         totals[1] += int(affected)
         after_statement(number)
+        faults.reached("erasure.statement")
     result.steps += [
         StepResult(rule, table, action, subjects, rows)
         for (rule, table, action), (subjects, rows) in per_table.items()
@@ -187,7 +189,9 @@ def apply_in_transaction(
         prepare()
         execute_steps(con, result, record_suppressions=record_suppressions)
         log_run(con, result, started_at, requested_by)
+        faults.reached("erasure.before_commit")
         con.execute("commit")
+        faults.reached("erasure.committed")
     except BaseException:
         con.execute("rollback")
         raise

@@ -162,7 +162,23 @@ def _csv_header(path: Path) -> tuple[str, ...]:
             line=1,
         )
     text = first.decode("utf-8-sig").rstrip("\r\n")  # scan_csv has checked the encoding
-    names = next(csv.reader([text]))
+    if "\r" in text:
+        raise TinyTrackerError(
+            "its lines end in a carriage return alone (the old Mac format), so the whole file "
+            "reads as one line; save it with \\n or \\r\\n line endings. Nothing was loaded",
+            file=str(path),
+            line=1,
+            rule="malformed_row",
+        )
+    try:
+        names = next(csv.reader([text]))
+    except csv.Error as exc:
+        raise TinyTrackerError(
+            f"the header row cannot be read as CSV ({exc}); nothing was loaded",
+            file=str(path),
+            line=1,
+            rule="malformed_row",
+        ) from None
     return tuple(name.strip() for name in names)
 
 

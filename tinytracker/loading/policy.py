@@ -11,6 +11,10 @@ tokens: tinytracker/erasure/suppression.py), not only when it repeats a row alre
   pupil (``SUPPRESSION_SUBJECTS``);
 - correspondence about an erased pupil, contact or employee, by its ``subject_kind`` and
   ``subject_id``, whatever its own id (``CORRESPONDENCE_SUBJECT``);
+- a person row (pupils, employees, contacts) whose UPN, name and date of birth, teacher number,
+  email or name with email or phone is an erased person's: the same person re-sent under a new
+  MIS id (a school that changed MIS); the new id then goes on the list too
+  (:func:`record_returning_people`), so every row under it is dropped;
 - a setup-import row of an import deleted whole by its one-year rule, a row deleted on its own
   (an erasure request deletes only the rows naming the person: ``SETUP_ROW``), and any row whose
   payload names an erased person by an identifier on audit.erasure_identifiers (UPN, pupil or
@@ -32,7 +36,7 @@ import duckdb
 from tinytracker.core.contract import FILES_BY_NAME, LandingFile
 from tinytracker.core.secret import bind_secret, subject_token_sql
 from tinytracker.core.warehouse import scalar
-from tinytracker.erasure import suppression
+from tinytracker.erasure import identifiers, suppression
 from tinytracker.loading.rules import s
 from tinytracker.loading.sqltext import literal
 
@@ -140,6 +144,102 @@ def _payload_test(org: str, value_of: ValueOf, column: str) -> str:
     )"""
 
 
+def _row_identifier_tokens(kind: str, org: str, value_of: ValueOf) -> str:
+    """SQL list: keyed tokens of the identifiers an incoming person row carries."""
+    return (
+        f"list_transform({identifiers.row_identifiers(kind, value_of)}, "
+        f"lambda v: {subject_token_sql(literal(kind), org, 'v')})"
+    )
+
+
+def _returning_person_test(kind: str, org: str, value_of: ValueOf) -> str:
+    """The row is a person the list knows by another identifier than this MIS id: an erased
+    pupil re-sent under a new id by a school that changed MIS, by UPN or name and date of
+    birth (tinytracker/erasure/identifiers.py says what recognises whom).
+
+    One uncorrelated subquery over the file, like :func:`_payload_test`.
+    """
+    source = "tt_numbered" if value_of is s else "tt_malformed"
+    return f"""__tt_line in (
+        select named.__tt_line from (
+            select __tt_line, unnest({_row_identifier_tokens(kind, org, value_of)})
+                as identifier_token
+            from {source}
+            where {org} in (select organisation_id from tt_identifier_tokens)
+        ) as named
+        semi join tt_identifier_tokens as known
+            on known.identifier_token = named.identifier_token
+    )"""
+
+
+def record_returning_people(con: duckdb.DuckDBPyConnection, landing_file: LandingFile) -> int:
+    """List the new MIS ids of erased people this file sends again, as the erased person.
+
+    After :func:`fate_sql` has suppressed a person row recognised by its identifiers, its new
+    id goes on the suppression list (same rule, date and run as the erasure it repeats, no
+    link to kept rows), so the rest of this load and every later one drop the rows under it
+    (a re-sent pupil's attendance, contacts, results) by id. Returns the ids added.
+    """
+    kind = identifiers.RETURNING_PERSON_FILES.get(landing_file.name)
+    if kind is None:
+        return 0
+    key = next(column for k, column in SUPPRESSION_SUBJECTS[landing_file.name] if k == kind)
+    org, subject = s("organisation_id"), s(key)
+    new_token = subject_token_sql(literal(kind), "incoming.organisation_id", "incoming.subject_id")
+    con.execute(
+        f"""
+        create or replace temp table tt_returning as
+        with incoming as (
+            select {org} as organisation_id, {subject} as subject_id,
+                unnest({_row_identifier_tokens(kind, org, s)}) as identifier_token
+            from tt_all
+            where __tt_fate = '{FATE_SUPPRESSED}' and {subject} is not null
+        )
+        select incoming.organisation_id, incoming.subject_id, {new_token} as subject_token,
+            listed.surrogate_id, listed.rule_id, listed.actioned_on, listed.run_id
+        from incoming
+        inner join audit.erasure_identifiers as known
+            on known.subject_kind = {literal(kind)}
+            and known.organisation_id = incoming.organisation_id
+            and known.identifier_token = incoming.identifier_token
+        inner join audit.erasure_suppressions as listed
+            on listed.subject_kind = known.subject_kind
+            and listed.organisation_id = known.organisation_id
+            and listed.subject_token = known.subject_token
+        where {new_token} not in (
+            select subject_token from audit.erasure_suppressions
+            where subject_kind = {literal(kind)}
+        )
+        qualify row_number() over (
+            partition by incoming.organisation_id, incoming.subject_id
+            order by listed.actioned_on, listed.rule_id
+        ) = 1
+        """
+    )
+    added = con.execute(
+        f"""
+        insert into audit.erasure_suppressions (subject_kind, organisation_id, subject_token,
+            surrogate_id, rule_id, actioned_on, run_id)
+        select {literal(kind)}, organisation_id, subject_token, surrogate_id, rule_id,
+            actioned_on, run_id
+        from tt_returning
+        """
+    ).fetchall()[0][0]
+    id_token = subject_token_sql(literal(kind), "organisation_id", "'id=' || subject_id")
+    con.execute(
+        f"""
+        insert into audit.erasure_identifiers
+        select {literal(kind)}, organisation_id, subject_token, 'id', {id_token}, run_id
+        from tt_returning
+        """
+    )
+    con.execute(
+        f"insert into tt_identifier_tokens select organisation_id, {id_token} from tt_returning"
+    )
+    con.execute("drop table tt_returning")
+    return int(added)
+
+
 def fate_sql(landing_file: LandingFile, value_of: ValueOf, suppressions: bool) -> str:
     """CASE expression: 'refused', 'suppressed' or 'keep' for one row."""
     org = value_of("organisation_id")
@@ -162,6 +262,9 @@ def fate_sql(landing_file: LandingFile, value_of: ValueOf, suppressions: bool) -
             )
         if landing_file.name in PAYLOAD_COLUMNS:
             tests.append(_payload_test(org, value_of, PAYLOAD_COLUMNS[landing_file.name]))
+        if landing_file.name in identifiers.RETURNING_PERSON_FILES:
+            kind = identifiers.RETURNING_PERSON_FILES[landing_file.name]
+            tests.append(_returning_person_test(kind, org, value_of))
         if tests:
             branches.append(f"when {' or '.join(tests)} then '{FATE_SUPPRESSED}'")
     return "case " + " ".join(branches) + f" else '{FATE_KEEP}' end"

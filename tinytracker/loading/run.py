@@ -18,11 +18,15 @@ from pathlib import Path
 
 import duckdb
 
-from tinytracker.core import paths, warehouse
+from tinytracker.core import faults, paths, warehouse
 from tinytracker.erasure.cohort import record_birth_cohorts
 from tinytracker.erasure.transaction import ensure_tables
 from tinytracker.loading.extract import ExtractFile, discover_extract
-from tinytracker.loading.policy import create_refused, prepare_suppressions
+from tinytracker.loading.policy import (
+    create_refused,
+    prepare_suppressions,
+    record_returning_people,
+)
 from tinytracker.loading.reference import create_reference
 from tinytracker.loading.result import FileResult, LoadResult, RefusedOrganisation
 from tinytracker.loading.stage import StagedFile, drop_stage, naive_value, stage_file
@@ -54,6 +58,7 @@ def load_extract(path: Path, db: Path | None = None) -> LoadResult:
         con.execute("begin transaction")
         try:
             result = _load(con, files, folder, db_file, load_id, loaded_at)
+            faults.reached("load.before_commit")
             con.execute("commit")
         except BaseException:
             try:
@@ -96,6 +101,10 @@ def _load(
         else:
             staged = stage_file(con, extract_file)
         counts = check_file(con, staged, suppressions)
+        if suppressions:
+            # an erased person re-sent under a new id: the id goes on the list before the
+            # files that refer to it (contacts, marks, results) are checked
+            record_returning_people(con, extract_file.contract)
         quarantined = insert_quarantine(con, load_id, extract_file, loaded_at_sql)
         upserted = upsert(
             con, extract_file.contract, load_id, loaded_at_sql, counts.kept - quarantined.broken
@@ -126,6 +135,7 @@ def _load(
             ),
         )
         log_file(con, load_id, folder, file_result, loaded_at)
+        faults.reached("load.file")
         results.append(file_result)
         drop_checks(con)
         drop_stage(con)

@@ -35,6 +35,7 @@ CHUNK_BYTES = 8 * 1024 * 1024
 QUOTE = ord('"')
 NEWLINE = ord("\n")
 CARRIAGE_RETURN = ord("\r")
+COMMA = ord(",")
 BLANK_LINE_PATTERNS = (b"\n\n", b"\n\r\n")
 
 
@@ -52,6 +53,9 @@ class CsvScan:
     """Physical lines (1-based) whose newline lies inside a quoted value."""
     blank_lines: list[int] = field(default_factory=list)
     """Physical lines (1-based) that are empty (DuckDB skips them)."""
+    surplus_lines: list[int] = field(default_factory=list)
+    """First physical lines (1-based) of records with more fields than the header, even
+    empty ones (DuckDB's reader ignores trailing empty fields; the contract does not)."""
 
 
 def file_checksum(path: Path) -> str:
@@ -137,6 +141,7 @@ def scan_csv(path: Path, display_name: str) -> CsvScan:
     tail = b""  # the last two bytes of the previous chunk, to see blank lines across chunks
     inner: list[int] = []
     blank: list[int] = []
+    fields = _FieldCounter()
     for chunk in _csv_chunks(path, digest, display_name):
         size += len(chunk)
         try:
@@ -149,15 +154,18 @@ def scan_csv(path: Path, display_name: str) -> CsvScan:
         needs_detail = (
             in_quote or QUOTE in chunk or any(p in chunk or p in edge for p in BLANK_LINE_PATTERNS)
         )
+        quoted = in_quote
         if needs_detail:
             in_quote = _scan_detail(chunk, tail, newlines_before, in_quote, inner, blank)
+        fields.count(chunk, newlines_before, quoted if needs_detail else None)
         newlines_before += chunk.count(b"\n")
         tail = (tail + chunk)[-2:]
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         raise _not_utf8(display_name, newlines_before + 1) from exc
-    return CsvScan(digest.hexdigest(), size, newlines_before, inner, blank)
+    fields.finish()
+    return CsvScan(digest.hexdigest(), size, newlines_before, inner, blank, fields.surplus)
 
 
 def _not_utf8(display_name: str, line: int) -> TinyTrackerError:
@@ -237,3 +245,46 @@ def first_inconsistent_line_ending(path: Path) -> int | None:
                 return None
             newlines += buffer[:-1].count(b"\n")
             carry, searched_carry = buffer[-1:], not hold
+
+
+class _FieldCounter:
+    """Counts the fields of every record (commas outside quotes), chunk by chunk, and keeps
+    the first lines of records with more fields than the header (record 1)."""
+
+    def __init__(self) -> None:
+        self.header_commas: int | None = None
+        self.open_commas = 0  # commas so far in the record the previous chunk left open
+        self.open_line = 1  # first physical line of that record
+        self.surplus: list[int] = []
+
+    def count(self, chunk: bytes, newlines_before: int, in_quote: bool | None) -> None:
+        """``in_quote``: the quote state at the chunk's start, or None when the chunk has no
+        quote character and starts outside quotes (the common fast case)."""
+        data = np.frombuffer(chunk, dtype=np.uint8)
+        if in_quote is None:
+            outside = np.ones(len(data), dtype=bool)
+        else:
+            parity = np.bitwise_xor.accumulate((data == QUOTE).view(np.uint8)) ^ np.uint8(in_quote)
+            outside = parity == 0
+        commas = np.flatnonzero((data == COMMA) & outside)
+        newlines = np.flatnonzero(data == NEWLINE)
+        ends = np.flatnonzero((data == NEWLINE) & outside)
+        if not len(ends):
+            self.open_commas += len(commas)
+            return
+        per_record = np.diff(np.searchsorted(commas, ends), prepend=0)
+        per_record[0] += self.open_commas
+        end_lines = newlines_before + 1 + np.searchsorted(newlines, ends)
+        start_lines = np.concatenate(([self.open_line], end_lines[:-1] + 1))
+        blank = (per_record == 0) & (start_lines == end_lines)
+        if self.header_commas is None:
+            self.header_commas = int(per_record[0])
+        over = (per_record > self.header_commas) & ~blank
+        self.surplus.extend(int(line) for line in start_lines[over])
+        self.open_commas = len(commas) - int(np.searchsorted(commas, ends[-1]))
+        self.open_line = int(end_lines[-1]) + 1
+
+    def finish(self) -> None:
+        """A last record without a final newline."""
+        if self.header_commas is not None and self.open_commas > self.header_commas:
+            self.surplus.append(self.open_line)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from tinytracker.core import paths, warehouse
+from tinytracker.core import faults, paths, warehouse
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.warehouse import scalar
 
@@ -32,6 +32,7 @@ DEFAULT_ANALYTICS_DB = "warehouse/analytics.duckdb"
 MARTS_SCHEMA = "marts"
 PARQUET_DIR_NAME = "analytics"
 READ_ONLY_MODE = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+SHARED_DIR_MODE = 0o755
 
 
 @dataclass(frozen=True)
@@ -84,16 +85,38 @@ def publish_marts(
 
     analytics_db.parent.mkdir(parents=True, exist_ok=True)
     parquet_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(parquet_dir, SHARED_DIR_MODE)  # analysts read it; it holds aggregates only
     staging_db = analytics_db.with_name(f".{analytics_db.name}.{uuid.uuid4().hex}.tmp")
     try:
         row_counts = _write_analytics_db(warehouse_db, staging_db, parquet_dir)
         os.chmod(staging_db, READ_ONLY_MODE)
+        faults.reached("publish.before_swap")
         os.replace(staging_db, analytics_db)
     finally:
         for leftover in (staging_db, staging_db.with_name(staging_db.name + ".wal")):
             leftover.unlink(missing_ok=True)
     _remove_stale_parquet(parquet_dir, set(row_counts))
     return PublishResult(analytics_db=analytics_db, parquet_dir=parquet_dir, row_counts=row_counts)
+
+
+def clean_leftovers(analytics_db: Path | None = None, parquet_dir: Path | None = None) -> int:
+    """Remove what a killed publish left (staging copies named ``.*.tmp``); returns how many.
+
+    They hold marts only (aggregates), so they are unlinked, not shredded. Call it while
+    holding the command lock, so no running publish loses its staging file.
+    """
+    analytics_db = (analytics_db or analytics_db_path()).resolve()
+    parquet_dir = (parquet_dir or default_parquet_dir(analytics_db)).resolve()
+    removed = 0
+    for folder, pattern in (
+        (analytics_db.parent, f".{analytics_db.name}.*.tmp*"),
+        (parquet_dir, ".*.parquet.*.tmp"),
+    ):
+        if folder.is_dir():
+            for leftover in folder.glob(pattern):
+                leftover.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def _write_analytics_db(warehouse_db: Path, staging_db: Path, parquet_dir: Path) -> dict[str, int]:

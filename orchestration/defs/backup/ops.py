@@ -6,9 +6,9 @@ import dagster as dg
 
 from orchestration.defs.backup.config import BackupConfig
 from orchestration.defs.backup.report import prune_metadata, snapshot_metadata
-from orchestration.defs.failures import user_errors_as_failure
 from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
 from orchestration.defs.warehouse.resources import WarehouseResource
+from orchestration.defs.warehouse.turn import warehouse_turn
 from tinytracker.backup import snapshots
 from tinytracker.core import paths, policy
 from tinytracker.core.dates import resolve_date
@@ -23,7 +23,7 @@ from tinytracker.core.dates import resolve_date
 def snapshot_warehouse(
     context: dg.OpExecutionContext, config: BackupConfig, warehouse: WarehouseResource
 ) -> dg.Output:
-    with user_errors_as_failure():
+    with warehouse_turn():
         taken_on = resolve_date(config.taken_on, field="taken_on")
         backup = snapshots.snapshot(taken_on, db=warehouse.path())
     context.log.info(f"snapshot written: {backup.path}")
@@ -39,7 +39,7 @@ def snapshot_warehouse(
 def prune_backups(context: dg.OpExecutionContext, taken_on: str) -> dg.Output:
     today = dt.date.fromisoformat(taken_on)
     directory = paths.backup_dir()
-    with user_errors_as_failure():
+    with warehouse_turn():
         keep_days = policy.backup_retention_days()
     pruned = snapshots.prune(today, directory, keep_days=keep_days)
     kept = snapshots.list_backups(directory)

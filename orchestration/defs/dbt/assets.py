@@ -14,6 +14,7 @@ from orchestration.defs.dbt.resources import dbt_project
 from orchestration.defs.dbt.translator import dbt_translator
 from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
 from orchestration.defs.warehouse.resources import WarehouseResource
+from orchestration.defs.warehouse.turn import warehouse_turn
 
 
 @dbt_assets(
@@ -28,5 +29,7 @@ def tinytracker_dbt_assets(
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
 ):
-    warehouse.ensure_sources()  # a fresh warehouse has every source table dbt reads
-    yield from dbt.cli(dbt_build_args(config.as_of), context=context).stream()
+    # one writer for the whole build: dbt's own connections run inside the command lock
+    with warehouse_turn():
+        warehouse.ensure_sources()  # a fresh warehouse has every source table dbt reads
+        yield from dbt.cli(dbt_build_args(config.as_of), context=context).stream()

@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from orchestration.defs.failures import user_errors_as_failure
 from orchestration.defs.landing.config import LoadExtractConfig
 from orchestration.defs.landing.folders import resolve_extract_folder
 from orchestration.defs.landing.report import load_metadata, refusal_warning
 from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
 from orchestration.defs.warehouse.resources import WarehouseResource
+from orchestration.defs.warehouse.turn import warehouse_turn
 from tinytracker.loading.result import format_result
 from tinytracker.loading.run import load_extract
 
@@ -23,7 +23,7 @@ def load_extract_folder(
     context: dg.OpExecutionContext, config: LoadExtractConfig, warehouse: WarehouseResource
 ) -> dg.Output:
     folder = resolve_extract_folder(config.folder)
-    with user_errors_as_failure():
+    with warehouse_turn():
         result = load_extract(folder, db=warehouse.path())
     report = format_result(result)
     context.log.info(report)

@@ -3,10 +3,10 @@
 import dagster as dg
 
 from orchestration.defs.dbt.assets import tinytracker_dbt_assets
-from orchestration.defs.failures import user_errors_as_failure
 from orchestration.defs.publish.report import publish_metadata
 from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
 from orchestration.defs.warehouse.resources import WarehouseResource
+from orchestration.defs.warehouse.turn import warehouse_turn
 from tinytracker.publishing.publish import publish_marts
 
 # publish copies every table of schema marts: depend on every dbt asset in that schema
@@ -29,7 +29,7 @@ MART_KEYS = sorted(
 def analyst_marts(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    with user_errors_as_failure():
+    with warehouse_turn():
         result = publish_marts(warehouse_db=warehouse.path())
     context.log.info(f"published {len(result.row_counts)} marts to {result.analytics_db}")
     return dg.MaterializeResult(metadata=publish_metadata(result))

@@ -10,10 +10,10 @@ materialization's ``report``; counts per rule and table are metadata.
 
 import dagster as dg
 
-from orchestration.defs.failures import user_errors_as_failure
 from orchestration.defs.retention.config import RetentionRunConfig
 from orchestration.defs.retention.outcome import requested_by, retention_metadata
 from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
+from orchestration.defs.warehouse.turn import warehouse_turn
 from tinytracker.core.dates import resolve_date
 from tinytracker.retention.output import format_result
 from tinytracker.tasks import apply_retention
@@ -37,7 +37,7 @@ from tinytracker.tasks import apply_retention
 def retention_run(
     context: dg.AssetExecutionContext, config: RetentionRunConfig
 ) -> dg.MaterializeResult:
-    with user_errors_as_failure():
+    with warehouse_turn():
         as_of = resolve_date(config.as_of)
         result = apply_retention(
             as_of,

@@ -11,11 +11,11 @@ import datetime as dt
 
 import dagster as dg
 
-from orchestration.defs.failures import user_errors_as_failure
 from orchestration.defs.retention.assets import retention_run
 from orchestration.defs.retention.outcome import check_after_apply
 from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
 from orchestration.defs.warehouse.resources import WarehouseResource
+from orchestration.defs.warehouse.turn import warehouse_turn
 
 
 def retention_run_of(
@@ -48,7 +48,7 @@ def nothing_overdue_after_apply(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     as_of, dry_run = retention_run_of(context.instance, context.run.run_id)
-    with user_errors_as_failure():
+    with warehouse_turn():
         if as_of is None or dry_run:
             verdict = check_after_apply(None, as_of, dry_run)
         else:

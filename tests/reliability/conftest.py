@@ -1,0 +1,28 @@
+"""The reliability suite: faults a real operator meets, each injected on purpose.
+
+It reuses the synthetic trust of tests/python/conftest.py (generated, loaded and built once per
+session); every test works on its own copy. ``make test`` runs the suite in its short form;
+``make reliability`` sets ``TINYTRACKER_RELIABILITY=long`` for every fault point, more random
+kills and more generated corruptions (figures in docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+_PYTHON_TESTS = Path(__file__).resolve().parents[1] / "python"
+sys.path.insert(0, str(_PYTHON_TESTS))
+_spec = importlib.util.spec_from_file_location("python_conftest", _PYTHON_TESTS / "conftest.py")
+assert _spec is not None and _spec.loader is not None
+python_conftest = importlib.util.module_from_spec(_spec)
+sys.modules["python_conftest"] = python_conftest
+_spec.loader.exec_module(python_conftest)
+
+synthetic_template = python_conftest.synthetic_template
+synthetic_warehouse = python_conftest.synthetic_warehouse
+
+LONG = os.environ.get("TINYTRACKER_RELIABILITY") == "long"
+"""The long form (``make reliability``): every fault point, more kills and corruptions."""

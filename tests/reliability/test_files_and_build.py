@@ -1,0 +1,111 @@
+"""Files holding personal data are the owner's alone, and a build with overdue data says what to
+do and still publishes the marts (which hold none)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+from tinytracker import tasks
+
+import python_conftest
+from helpers import TT, read, run_cli
+
+REASON = "erasure request from the school, ticket 4411"
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def run_with_umask(*args: str, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user with a permissive umask starts it."""
+    return subprocess.run(
+        [*TT, *args],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=lambda: os.umask(umask),
+    )
+
+
+def test_every_file_holding_personal_data_is_created_owner_only_whatever_the_umask(
+    synthetic_template, tmp_path: Path, monkeypatch
+) -> None:
+    db = tmp_path / "fresh" / "warehouse.duckdb"
+    backups = tmp_path / "fresh-backups"
+    analytics = tmp_path / "shared" / "analytics.duckdb"
+    monkeypatch.setenv("TINYTRACKER_DB", str(db))
+    monkeypatch.setenv("TINYTRACKER_BACKUP_DIR", str(backups))
+    monkeypatch.setenv("TINYTRACKER_ANALYTICS_DB", str(analytics))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("TINYTRACKER_SECRET", python_conftest.TEST_SECRET)
+    as_of = synthetic_template.as_of.isoformat()
+
+    for args in (
+        ("load", str(synthetic_template.extract)),
+        ("build", "--as-of", as_of),
+        ("backup", "create", "--date", as_of),
+        ("retention", "apply", "--as-of", as_of),
+    ):
+        result = run_with_umask(*args)
+        assert result.returncode in (0, 3), (args, result.stderr)
+    org, pupil = read(
+        db,
+        "select organisation_id, pupil_id from raw.pupils "
+        "where anonymised_on is null and organisation_id not in (select "
+        "organisation_id from audit.legal_holds) order by all limit 1",
+    )[0]
+    sar_dir = tmp_path / "sar"
+    result = run_with_umask(
+        "sar", "pupil", "--organisation", str(org), "--id", str(pupil), "--out", str(sar_dir)
+    )
+    assert result.returncode == 0, result.stderr
+
+    private_files = [
+        db,
+        *backups.glob("tinytracker-*.duckdb"),
+        *(backups / "erasure-ledger").glob("*"),
+        *sar_dir.rglob("*"),
+    ]
+    assert len(private_files) > 5
+    for path in private_files:
+        if path.is_file():
+            assert mode(path) & 0o077 == 0, f"{path} is {oct(mode(path))}"
+    for folder in (db.parent, backups, backups / "erasure-ledger", sar_dir):
+        assert mode(folder) & 0o077 == 0, f"{folder} is {oct(mode(folder))}"
+    # the analyst copy is meant to be read by others: aggregates only, read-only
+    assert mode(analytics) == 0o444
+    assert mode(analytics.parent / "analytics") == 0o755
+
+
+def test_a_backdated_anonymisation_request_fails_the_build_with_the_fix_and_still_publishes(
+    synthetic_template, synthetic_warehouse: Path
+) -> None:
+    db = synthetic_warehouse
+    as_of = synthetic_template.as_of
+    tasks.apply_retention(as_of, dry_run=False, build=True)  # the first real run
+    org = read(
+        db,
+        "select organisation_id from raw.organisations where contract_end is null "
+        "and organisation_id not in (select organisation_id from audit.legal_holds) "
+        "order by all limit 1",
+    )[0][0]
+    analytics = Path(os.environ["TINYTRACKER_ANALYTICS_DB"])
+    before = analytics.stat().st_mtime_ns if analytics.exists() else 0
+    result = run_cli("organisation", "request-anonymisation", str(org), "--on", "2025-09-15")
+    assert result.returncode == 0, result.stderr
+
+    built = run_cli("build", "--as-of", as_of.isoformat())
+
+    assert built.returncode == 1
+    assert "pupils_2y_after_contract" in built.stderr and "overdue" in built.stderr
+    assert f"tinytracker retention apply --as-of {as_of}" in built.stderr
+    assert "published anyway" in built.stdout
+    assert analytics.stat().st_mtime_ns > before
+    fixed = run_cli("retention", "apply", "--as-of", as_of.isoformat())
+    assert fixed.returncode == 0, fixed.stderr
+    assert run_cli("build", "--as-of", as_of.isoformat()).returncode == 0
