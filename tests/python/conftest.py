@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,20 @@ EXTRA_COLUMNS = {
 # about a second of a small build. Tests keep dbt's info-level file log, which says what ran
 # and what failed; a user's own builds keep dbt's default.
 os.environ.setdefault("DBT_LOG_LEVEL_FILE", "info")
+
+
+_THIS_MODULE = sys.modules[__name__]
+
+
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    """Make ``from conftest import ...`` in this folder's test modules mean this file.
+
+    tests/reliability has a conftest.py too, and pytest imports the conftest of every test path
+    before it collects: by then the module name ``conftest`` is the one imported last. Pointed
+    back here before each of this folder's modules is imported (this hook runs only for them).
+    """
+    if isinstance(collector, pytest.Module):
+        sys.modules["conftest"] = _THIS_MODULE
 
 
 @dataclass(frozen=True)
