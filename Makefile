@@ -54,10 +54,11 @@ dbt-test: setup  ## dbt build (seeds, models, data tests, unit tests) on a fresh
 	$(TT) load $(TEST_DIR)/extract || [ $$? -eq 3 ]
 	$(BIN)/dbt build --profiles-dir . --target dev --target-path target/test
 
-lint: setup  ## Python (ruff lint + format, import layers) and SQL (sqlfluff against the throwaway `ci` target)
+lint: setup  ## Python (ruff lint + format, import layers, mypy) and SQL (sqlfluff against the throwaway `ci` target)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/sqlfluff lint models tests --processes 2
 
 validate: setup  ## Dagster definitions load and validate (dbt parse first: dagster-dbt reads the manifest)

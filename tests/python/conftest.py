@@ -1,33 +1,67 @@
-"""Shared fixtures: one small synthetic trust, generated, loaded and built once per session.
+"""Shared fixtures: one small synthetic trust, generated, loaded and built once per session,
+and one real retention apply on it (``applied``), shared by the test_retention_apply*.py files.
 
-Tests that change the warehouse take a private copy (``synthetic_warehouse``), so they can
-run in any order. Everything points at its files through the same environment variables
-the CLI and Dagster read (TINYTRACKER_DB, TINYTRACKER_SECRET, ...).
+Tests that change the warehouse take a private copy (``synthetic_warehouse``, ``after_apply``),
+so they can run in any order. Everything points at its files through the same environment
+variables the CLI and Dagster read (TINYTRACKER_DB, TINYTRACKER_SECRET, ...).
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import datetime as dt
+import io
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from tinytracker import tasks
+from tinytracker.cli import main as cli
 from tinytracker.core import paths, secret
 from tinytracker.core.dbt import run_dbt_build
+from tinytracker.erasure.result import RunResult
 from tinytracker.generator import GeneratorConfig, generate_extract
 from tinytracker.loading.run import load_extract
 
 SYNTHETIC_AS_OF = dt.date(2025, 10, 1)
 TEST_SECRET = "test-secret-0123456789abcdef"
+SIMULATED_AS_OF = "2029-06-01"  # a dry run may simulate any date, the future included
+# one column beyond the landing contract per file an anonymise step touches: the loader keeps
+# it in _extra, and it is personal data like any other
+EXTRA_COLUMNS = {
+    "pupils": "nhs_number",
+    "employees": "home_address",
+    "attendance_sessions": "register_note",
+    "assessments": "marker_comment",
+    "sen_records": "keyworker_note",
+    "reports": "parent_comment",
+}
 
 # dbt writes a debug log of every statement (each mart's SQL is tens of KB) beside every build:
 # about a second of a small build. Tests keep dbt's info-level file log, which says what ran
 # and what failed; a user's own builds keep dbt's default.
 os.environ.setdefault("DBT_LOG_LEVEL_FILE", "info")
+
+
+_THIS_MODULE = sys.modules[__name__]
+
+
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    """Make ``from conftest import ...`` in this folder's test modules mean this file.
+
+    tests/reliability has a conftest.py too, and pytest imports the conftest of every test path
+    before it collects: by then the module name ``conftest`` is the one imported last. Pointed
+    back here before each of this folder's modules is imported (this hook runs only for them).
+    """
+    if isinstance(collector, pytest.Module):
+        sys.modules["conftest"] = _THIS_MODULE
 
 
 @dataclass(frozen=True)
@@ -69,5 +103,116 @@ def synthetic_warehouse(
     """A private copy of the built synthetic warehouse, selected through the environment."""
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(synthetic_template.db, db)
+    point_environment_at(monkeypatch, synthetic_template.root, db)
+    return db
+
+
+@pytest.fixture
+def wh(synthetic_warehouse: Path) -> Path:
+    """The private synthetic warehouse, under the short name most tests use."""
+    return synthetic_warehouse
+
+
+def read(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of ``sql`` from the warehouse file ``db``, opened read-only and closed again."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+# ------------------------------------------------ one real retention apply, shared by a session
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """``tinytracker ARGV`` in process: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def dpo_view(db: Path) -> tuple[list[tuple], list[tuple], str]:
+    """What the DPO reads: retention_status and retention_plan rows, and the report's status."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        statuses = sorted(
+            con.execute("select * from retention.retention_status").fetchall(), key=repr
+        )
+        plan = sorted(con.execute("select * from retention.retention_plan").fetchall(), key=repr)
+        from tinytracker.reporting.summary import render
+
+        report = render(con)
+    finally:
+        con.close()
+    (status_section,) = [
+        block for block in report.split("\n\n") if block.startswith("Retention status on")
+    ]
+    return statuses, plan, status_section
+
+
+def extend_extract(source: Path, target: Path) -> Path:
+    """A copy of ``source`` with a unique value in one extra column per anonymised file."""
+    shutil.copytree(source, target)
+    for file, column in EXTRA_COLUMNS.items():
+        path = target / f"{file}.csv"
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        rows[0].append(column)
+        for n, row in enumerate(rows[1:], start=1):
+            row.append(f"{column.upper()}-{file[:3]}{n:07d}")
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle, lineterminator="\n").writerows(rows)
+    return target
+
+
+@dataclass(frozen=True)
+class AppliedRun:
+    """One apply on a reloaded copy of the template, with the warehouse as it was just before."""
+
+    before: Path
+    after: Path
+    result: RunResult
+    planned: RunResult  # the dry run of the same plan just before
+    extract: Path  # the extract with columns beyond the contract
+    dpo_before_simulation: tuple[list[tuple], list[tuple], str]
+    dpo_after_simulation: tuple[list[tuple], list[tuple], str]
+    simulation: tuple[int, str, str]  # `tinytracker retention plan --as-of SIMULATED_AS_OF`
+
+
+@pytest.fixture(scope="session")
+def applied(
+    synthetic_template: SyntheticTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> AppliedRun:
+    """One real apply on a copy of the template reloaded from its extract with a column beyond
+    the contract in every file an anonymise step touches, after a dry run for a simulated date
+    through the CLI. Built once per session (per xdist worker); tests only read its files."""
+    root = tmp_path_factory.mktemp("applied")
+    extract = extend_extract(synthetic_template.extract, root / "extract")
+    before, after = root / "before.duckdb", root / "after.duckdb"
+    shutil.copy(synthetic_template.db, after)
+    with pytest.MonkeyPatch.context() as env:
+        point_environment_at(env, synthetic_template.root, after)
+        load_extract(extract)  # the same rows, now with _extra values
+        dpo_before = dpo_view(after)
+        simulation = run_cli("retention", "plan", "--as-of", SIMULATED_AS_OF)
+        dpo_after = dpo_view(after)
+        planned = tasks.apply_retention(SYNTHETIC_AS_OF, dry_run=True, build=False)
+        shutil.copy(after, before)
+        result = tasks.apply_retention(SYNTHETIC_AS_OF, dry_run=False, build=False)
+    return AppliedRun(before, after, result, planned, extract, dpo_before, dpo_after, simulation)
+
+
+@pytest.fixture
+def after_apply(
+    applied: AppliedRun,
+    synthetic_template: SyntheticTemplate,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A private copy of the warehouse after the apply, selected through the environment."""
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(applied.after, db)
     point_environment_at(monkeypatch, synthetic_template.root, db)
     return db

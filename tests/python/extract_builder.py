@@ -20,6 +20,7 @@ import pytest
 
 from tinytracker.core.contract import FILES_BY_NAME
 from tinytracker.core.upn import make_upn
+from tinytracker.loading import LoadResult
 
 DEFAULTS: dict[str, dict[str, str]] = {
     "organisations": {
@@ -204,6 +205,15 @@ def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any
         return con.execute(sql, params or []).fetchall()
 
 
+def quarantine(db: Path) -> list[tuple[Any, ...]]:
+    """Every quarantined row: file, line, rule, detail, organisation and the raw values."""
+    return query(
+        db,
+        "select file_name, line_number, rule, detail, organisation_id, "
+        "raw_values from raw.quarantine order by file_name, line_number",
+    )
+
+
 def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every raw/audit table's rows, sorted, to compare a warehouse before and after."""
     if not db.exists():
@@ -217,6 +227,18 @@ def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
             name: sorted(con.execute(f"select * from {name}").fetchall(), key=repr)
             for (name,) in tables
         }
+
+
+def raw_tables(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every landing table's rows (the load bookkeeping tables excluded)."""
+    landing = {f"raw.{name}" for name in FILES_BY_NAME}
+    return {name: rows for name, rows in snapshot(db).items() if name in landing}
+
+
+def counts(result: LoadResult, file: str) -> tuple[int, ...]:
+    """(read, inserted, updated, unchanged, quarantined, refused, suppressed) of one file."""
+    f = result.file(file)
+    return (f.read, f.inserted, f.updated, f.unchanged, f.quarantined, f.refused, f.suppressed)
 
 
 @pytest.fixture

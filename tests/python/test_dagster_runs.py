@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 import pytest
-from test_dagster_definitions import ensure_dbt_manifest
 
 from tinytracker.core import paths, secret, warehouse
 from tinytracker.core.contract import LANDING_FILES
 from tinytracker.generator import GeneratorConfig, generate_extract
 from tinytracker.loading.run import load_extract
+
+from dagster_helpers import ensure_dbt_manifest
 
 AS_OF = "2025-10-01"
 SECRET = "dagster-test-secret-0123456789"

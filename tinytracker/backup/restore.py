@@ -41,6 +41,7 @@ from tinytracker.core.files import (
 )
 from tinytracker.core.paths import backup_dir, db_path
 from tinytracker.core.secret import secret
+from tinytracker.core.warehouse import fetch_row, scalar
 from tinytracker.erasure.ledger import LEDGER_TABLES, TOKEN_KEY_FILE, ledger_dir
 from tinytracker.erasure.replay import replay_erasures
 from tinytracker.erasure.result import RunResult
@@ -65,11 +66,12 @@ def _insert_missing(
 ) -> int:
     keys = APPEND_ONLY_AUDIT[table]
     match = " and ".join(f"kept.{k} = incoming.{k}" for k in keys)
-    return con.execute(
+    return scalar(
+        con,
         f"insert into audit.{table} by name select * from {source} as incoming "
         f"where not exists (select 1 from audit.{table} as kept where {match})",
         params or [],
-    ).fetchone()[0]
+    )
 
 
 # Current-state audit tables: the replaced warehouse's rows win outright (a hold released or
@@ -117,9 +119,9 @@ def _carry_over_audit(con: duckdb.DuckDBPyConnection, replaced: str) -> dict[str
     for table in CURRENT_STATE_AUDIT:
         if table in existing:
             con.execute(f"delete from audit.{table}")
-            carried[table] = con.execute(
-                f'insert into audit.{table} select * from "{replaced}".audit.{table}'
-            ).fetchone()[0]
+            carried[table] = scalar(
+                con, f'insert into audit.{table} select * from "{replaced}".audit.{table}'
+            )
     return carried
 
 
@@ -140,7 +142,7 @@ def _carry_over_ledger(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def _carry_over_token_key(con: duckdb.DuckDBPyConnection, replaced: str) -> int:
     """The token key as the replaced warehouse (else the ledger) holds it: wrapped under the
     secret in use now, which may have been rotated since the snapshot."""
-    sources = []
+    sources: list[tuple[str, list[str]]] = []
     if con.execute(
         "select count(*) from duckdb_tables() where database_name = ? "
         "and schema_name = 'audit' and table_name = 'token_key'",
@@ -175,7 +177,7 @@ def restore(taken_on: dt.date, today: dt.date | None = None) -> RestoreResult:
         cleanup_interrupted_rebuild(db)  # a restore killed earlier: its copy is shredded
         shutil.copyfile(backup.path, pending)
         faults.reached("restore.copied")
-        (replaced,) = con.execute("select current_database()").fetchone()
+        (replaced,) = fetch_row(con, "select current_database()")
         # the restored copy becomes the connection's default catalog: every statement below
         # reads and writes it, and reads the replaced warehouse only by its catalog name
         con.execute("attach ? as tt_restored", [str(pending)])

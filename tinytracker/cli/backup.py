@@ -15,7 +15,7 @@ from tinytracker.retention.output import format_result
 from tinytracker.tasks import restore_backup
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "backup",
         help="take, list and restore warehouse backups (kept for the policy's backup period)",

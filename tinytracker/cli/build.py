@@ -9,7 +9,7 @@ from tinytracker.cli.publish import format_result
 from tinytracker.tasks import build
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "build",
         help="build every dbt model and run its tests for an evaluation date",

@@ -6,7 +6,7 @@ import argparse
 
 from tinytracker import tasks
 from tinytracker.core.dates import parse_date
-from tinytracker.rights import erasure
+from tinytracker.rights import erasure_output
 from tinytracker.rights.subjects import CLI_KINDS, subject_kind
 
 DESCRIPTION = """\
@@ -25,7 +25,7 @@ in audit.subject_requests and must not contain the person's ids, names or contac
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "erase",
         help="erase one pupil, employee or contact now, on the controller's request",
@@ -81,5 +81,5 @@ def run(args: argparse.Namespace) -> int:
         keep_setup_imports=args.keep_setup_imports,
         handled_by=args.by,
     )
-    print(erasure.format_result(result))
+    print(erasure_output.format_result(result))
     return 0

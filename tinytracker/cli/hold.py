@@ -10,7 +10,7 @@ from tinytracker.core import schema, warehouse
 from tinytracker.retention import holds
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "hold",
         help="place, list or release legal holds (held data is never purged or anonymised)",

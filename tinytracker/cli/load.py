@@ -32,7 +32,7 @@ status 3.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "load",
         help="load one MIS extract folder into the warehouse (schema raw)",

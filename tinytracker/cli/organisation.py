@@ -24,7 +24,7 @@ recorded in audit.organisation_changes (old and new value, who, when).
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "organisation",
         help="record an organisation's early anonymisation request or MIS permission",

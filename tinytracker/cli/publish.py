@@ -20,7 +20,7 @@ again without building.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "publish",
         help="copy the marts (and nothing else) into the read-only analyst database",

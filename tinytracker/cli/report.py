@@ -8,7 +8,7 @@ from tinytracker.core import warehouse
 from tinytracker.reporting.summary import render
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "report",
         help="one-page summary of the warehouse, the quarantine and retention",

@@ -8,7 +8,7 @@ from tinytracker.retention.output import format_result
 from tinytracker.tasks import apply_retention
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "retention",
         help="plan (dry run) or apply the retention policy for a date",

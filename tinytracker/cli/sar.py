@@ -23,7 +23,7 @@ surrogate, it is an error and no folder is written.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "sar",
         help="subject access request: everything held about one pupil or employee",

@@ -17,7 +17,7 @@ may be shared. Every export is logged in audit.shares.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "share",
         help="export an academy trust's marts for its consenting members",

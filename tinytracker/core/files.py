@@ -25,7 +25,7 @@ import duckdb
 from tinytracker.core import faults
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.paths import db_path
-from tinytracker.core.warehouse import connect
+from tinytracker.core.warehouse import connect, fetch_row
 
 
 # Called by :func:`rebuild` after the copy is complete and before the swap, with the
@@ -122,7 +122,7 @@ def copy_into(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     """
     if target.exists():
         target.unlink()
-    (source,) = con.execute("select current_database()").fetchone()
+    (source,) = fetch_row(con, "select current_database()")
     con.execute("checkpoint")
     con.execute("attach ? as tt_copy_target", [str(target)])
     try:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -21,7 +23,7 @@ MEMORY_LIMIT_ENV = "TINYTRACKER_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "2GB"  # DuckDB spills past it; profiles.yml reads the same variable
 
 
-def duckdb_config() -> dict[str, str]:
+def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
     """Settings every warehouse connection uses (dbt's profile sets the same)."""
     return {"memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)}
 
@@ -54,15 +56,14 @@ def connect(
 
 def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
     """Whether dbt (or the loader) has created ``schema.name`` (a table or a view)."""
-    return (
-        con.execute(
-            "select count(*) from (select schema_name, table_name as name from duckdb_tables() "
-            "union all select schema_name, view_name from duckdb_views()) "
-            "where schema_name = ? and name = ?",
-            [schema, name],
-        ).fetchone()[0]
-        > 0
+    found = scalar(
+        con,
+        "select count(*) from (select schema_name, table_name as name from duckdb_tables() "
+        "union all select schema_name, view_name from duckdb_views()) "
+        "where schema_name = ? and name = ?",
+        [schema, name],
     )
+    return int(found) > 0
 
 
 def require_organisation(con: duckdb.DuckDBPyConnection, organisation_id: str) -> str:
@@ -80,4 +81,32 @@ def require_organisation(con: duckdb.DuckDBPyConnection, organisation_id: str) -
             f"unknown organisation {organisation_id!r}: it is not in the warehouse (never "
             "loaded, or every extract of it was refused because its MIS permission is revoked)"
         )
-    return rows[0][0]
+    return str(rows[0][0])
+
+
+def fetch_row(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: Sequence[object] | Mapping[str, object] | None = None,
+) -> tuple[Any, ...]:
+    """The first row of ``sql``, for queries that always return one.
+
+    Aggregates (``count(*)``), ``current_database()`` and DuckDB's row count after an insert,
+    update, delete or merge each return exactly one row. DuckDB's ``fetchone`` is typed as
+    possibly ``None``; this says once what every caller assumes, and fails with the query in
+    the message should the assumption ever break, instead of a ``TypeError`` on ``None``.
+    """
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        summary = " ".join(sql.split())[:200]
+        raise RuntimeError(f"query returned no row where one was expected: {summary}")
+    return row
+
+
+def scalar(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: Sequence[object] | Mapping[str, object] | None = None,
+) -> Any:
+    """The first column of the one row ``sql`` returns (see :func:`fetch_row`)."""
+    return fetch_row(con, sql, params)[0]

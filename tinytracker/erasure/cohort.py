@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import duckdb
 
+from tinytracker.core.warehouse import scalar
+
 BIRTH_COHORT_SQL = (
     "cast(extract(year from date_of_birth) as bigint) "
     "- case when extract(month from date_of_birth) < 9 then 1 else 0 end"
@@ -26,9 +28,10 @@ def record_birth_cohorts(con: duckdb.DuckDBPyConnection) -> int:
     touches rows whose cohort differs, so repeating it changes nothing; returns the rows set.
     """
     return int(
-        con.execute(
+        scalar(
+            con,
             f"update raw.pupils set birth_academic_year = {BIRTH_COHORT_SQL} "
             f"where date_of_birth is not null "
-            f"and birth_academic_year is distinct from ({BIRTH_COHORT_SQL})"
-        ).fetchone()[0]
+            f"and birth_academic_year is distinct from ({BIRTH_COHORT_SQL})",
+        )
     )

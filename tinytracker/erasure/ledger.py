@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from tinytracker.core.paths import backup_dir
+from tinytracker.core.warehouse import scalar
 from tinytracker.erasure import suppression
 
 LEDGER_TABLES = ("erasure_suppressions", "erasure_identifiers", "retention_log", "retention_runs")
@@ -97,10 +98,11 @@ def scrub_ledger(con: duckdb.DuckDBPyConnection) -> int:
                 and own.subject_token = ledger.subject_token
                 and own.surrogate_id is not distinct from ledger.surrogate_id
         )"""
-        linking = con.execute(
+        linking = scalar(
+            con,
             f"select count(*) from {source} as ledger where ledger.surrogate_id is not null "
-            f"and ledger.subject_kind in {suppression.ANONYMISED_KINDS} and not {keep}"
-        ).fetchone()[0]
+            f"and ledger.subject_kind in {suppression.ANONYMISED_KINDS} and not {keep}",
+        )
         if not linking:
             continue
         pending = path.with_name(path.name + ".partial")

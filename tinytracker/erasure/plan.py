@@ -28,6 +28,7 @@ from collections.abc import Mapping
 import duckdb
 
 from tinytracker.core.dates import parse_date
+from tinytracker.core.warehouse import scalar
 
 EXECUTION_ORDER: tuple[str, ...] = ("step", "rule_id")
 """The order the apply executes the plan's steps in, and the plan attributes rows in."""
@@ -57,7 +58,8 @@ def parse_as_of(value: object, con: duckdb.DuckDBPyConnection) -> dt.date:
     """
     text = "" if value is None else str(value).strip()
     if text in ("", "None", "none", "null"):
-        return con.execute("select current_date").fetchall()[0][0]
+        today: dt.date = scalar(con, "select current_date")
+        return today
     parsed = parse_date(text, "dbt var as_of")
     assert parsed is not None
     return parsed

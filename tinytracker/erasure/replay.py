@@ -17,6 +17,7 @@ import datetime as dt
 import duckdb
 
 from tinytracker.core.secret import bind_secret, subject_token_sql
+from tinytracker.core.warehouse import scalar
 from tinytracker.erasure import suppression
 from tinytracker.erasure.result import RunResult, StepResult
 from tinytracker.erasure.steps import steps_from_subjects
@@ -101,8 +102,10 @@ def _replay_rows(
 def _record_kept_authors(con: duckdb.DuckDBPyConnection) -> int:
     """After the replay: a re-erased author whose name was kept again gets their new
     surrogate on the list, so later reports by them are re-keyed to it."""
-    return con.execute(
-        """
+    return int(
+        scalar(
+            con,
+            """
         update audit.erasure_suppressions as listed
         set surrogate_id = run_subjects.surrogate_id
         from run_subjects
@@ -116,8 +119,9 @@ def _record_kept_authors(con: duckdb.DuckDBPyConnection) -> int:
                     and kept.employee_id = run_subjects.surrogate_id
                     and (kept.forename is not null or kept.surname is not null)
             )
-        """
-    ).fetchone()[0]
+        """,
+        )
+    )
 
 
 def replay_erasures(con: duckdb.DuckDBPyConnection, result: RunResult, as_of: dt.date) -> None:

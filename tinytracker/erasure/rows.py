@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
+from tinytracker.core.warehouse import fetch_row, scalar
 from tinytracker.erasure import suppression
 from tinytracker.erasure.result import RunResult, StepResult
 
@@ -20,15 +21,14 @@ def erase_setup_rows(
 ) -> None:
     """Delete the setup-import rows in temp table ``listed`` (organisation_id, import_id,
     row_number): never their whole import."""
-    imports, rows = con.execute(
-        f"select count(distinct import_id), count(*) from {listed}"
-    ).fetchone()
+    imports, rows = fetch_row(con, f"select count(distinct import_id), count(*) from {listed}")
     if rows:
-        deleted = con.execute(
+        deleted = scalar(
+            con,
             f"delete from raw.setup_imports as target using {listed} as erased "
             "where target.organisation_id = erased.organisation_id "
-            "and target.import_id = erased.import_id and target.row_number = erased.row_number"
-        ).fetchone()[0]
+            "and target.import_id = erased.import_id and target.row_number = erased.row_number",
+        )
         run.steps.append(
             StepResult(rule_id, "raw.setup_imports", "delete", int(imports), int(deleted))
         )
@@ -55,11 +55,11 @@ def erase_quarantined_rows(
 ) -> None:
     """Delete the quarantined rows in temp table ``listed`` (organisation_id, load_id,
     file_name, line_number, row_id), suppressed under the person's kind."""
-    rows = con.execute(f"select count(*) from {listed}").fetchone()[0]
+    rows = scalar(con, f"select count(*) from {listed}")
     if rows:
-        deleted = con.execute(
-            f"delete from raw.quarantine where rowid in (select row_id from {listed})"
-        ).fetchone()[0]
+        deleted = scalar(
+            con, f"delete from raw.quarantine where rowid in (select row_id from {listed})"
+        )
         run.steps.append(StepResult(rule_id, "raw.quarantine", "delete", 1, int(deleted)))
     if record:
         suppression.record_rows(

@@ -20,6 +20,7 @@ import datetime as dt
 import duckdb
 
 from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.warehouse import scalar
 from tinytracker.erasure import plan
 from tinytracker.erasure.result import RunResult, StepResult
 
@@ -93,7 +94,7 @@ def steps_from_plan(
         inner join run_subjects using (organisation_id, subject_kind, subject_id, rule_id)
         """
     )
-    result.skipped_on_hold = int(con.execute("select count(*) from run_held").fetchone()[0])
+    result.skipped_on_hold = int(scalar(con, "select count(*) from run_held"))
 
 
 def steps_from_subjects(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:

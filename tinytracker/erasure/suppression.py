@@ -29,6 +29,7 @@ from __future__ import annotations
 import duckdb
 
 from tinytracker.core import secret
+from tinytracker.core.warehouse import scalar
 from tinytracker.erasure import identifiers
 
 ANONYMISED_KINDS = ("pupil", "employee")
@@ -254,7 +255,10 @@ def _linking_surrogate(alias: str) -> str:
 def unlink_anonymised(con: duckdb.DuckDBPyConnection) -> int:
     """Clear surrogates that link a token to an anonymous record (rows of older runs, or of
     an older ledger carried over by a restore); returns how many."""
-    return con.execute(
-        "update audit.erasure_suppressions as listed set surrogate_id = null "
-        f"where {_linking_surrogate('listed')}"
-    ).fetchone()[0]
+    return int(
+        scalar(
+            con,
+            "update audit.erasure_suppressions as listed set surrogate_id = null "
+            f"where {_linking_surrogate('listed')}",
+        )
+    )

@@ -17,6 +17,7 @@ from tinytracker.core import faults
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.schema import ensure_schema
 from tinytracker.core.secret import bind_secret
+from tinytracker.core.warehouse import scalar
 from tinytracker.erasure import cohort, ledger, suppression
 from tinytracker.erasure.plan import EXECUTION_ORDER
 from tinytracker.erasure.result import RunResult, StepResult
@@ -43,11 +44,12 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     token to their kept rows: the constraint goes and those surrogates are cleared, in the
     warehouse and in the ledger)."""
     ensure_schema(con)
-    linked = con.execute(
+    linked = scalar(
+        con,
         "select count(*) from duckdb_columns() where schema_name = 'audit' "
         "and table_name = 'erasure_suppressions' and column_name = 'surrogate_id' "
-        "and not is_nullable"
-    ).fetchone()[0]
+        "and not is_nullable",
+    )
     if linked:
         con.execute(
             "alter table audit.erasure_suppressions alter column surrogate_id drop not null"
@@ -106,10 +108,11 @@ def execute_steps(
     Also points released legal holds at the surrogate and, for new erasures, adds the
     subjects to audit.erasure_suppressions so no later extract brings them back.
     """
-    duplicated = con.execute(
+    duplicated = scalar(
+        con,
         "select count(*) from (select organisation_id, subject_kind, subject_id "
-        "from run_subjects group by all having count(*) > 1)"
-    ).fetchone()[0]
+        "from run_subjects group by all having count(*) > 1)",
+    )
     if duplicated:
         raise TinyTrackerError(
             f"{duplicated} subjects are planned under two rules; the plan must anonymise "
@@ -142,7 +145,7 @@ def execute_steps(
         columns = [c.strip() for c in clear.split(",") if c.strip()] if clear else []
         sql, stamps_date = statement(table, action, key_column, rekey_column, columns)
         params = [rule_id, step, clear] + ([result.actioned_on] if stamps_date else [])
-        affected = con.execute(sql, params).fetchone()[0]
+        affected = scalar(con, sql, params)
         totals = per_table.setdefault((rule_id, table, action), [0, 0])
         totals[0] += int(subjects)
         totals[1] += int(affected)
@@ -152,7 +155,7 @@ def execute_steps(
         StepResult(rule, table, action, subjects, rows)
         for (rule, table, action), (subjects, rows) in per_table.items()
     ]
-    result.subjects = con.execute("select count(*) from run_subjects").fetchone()[0]
+    result.subjects = scalar(con, "select count(*) from run_subjects")
     if record_suppressions:
         suppression.record_subjects(con, result.actioned_on, result.run_id)
     # a released hold still names its subject: point it at the surrogate instead

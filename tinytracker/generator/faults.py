@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -57,9 +58,9 @@ class InjectedError:
     detail: str
 
 
-def text_row(table: dict[str, np.ndarray], i: int, name: str, org_ids: list[str]) -> dict:
+def text_row(table: dict[str, np.ndarray], i: int, name: str, org_ids: list[str]) -> dict[str, Any]:
     """Row ``i`` of a generator table as the contract's text values."""
-    row = {"organisation_id": org_ids[int(table["org_index"][i])]}
+    row: dict[str, Any] = {"organisation_id": org_ids[int(table["org_index"][i])]}
     for column in FILES_BY_NAME[name].columns[1:]:
         value = table[column.name][i]
         if isinstance(value, np.datetime64):

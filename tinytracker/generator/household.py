@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinytracker.generator.families import Families
 from tinytracker.generator.names import NamePools
 from tinytracker.generator.organisations import Organisation
-from tinytracker.generator.pupils import NAT, Families, Pupils
+from tinytracker.generator.pupils import Pupils
+from tinytracker.generator.roll import NAT
 
 FIRST_CONTACT = (
     ("Mother", 0.8),
@@ -195,7 +197,7 @@ def build_sen_records(
         weights = np.array(list(table.values()))
         needs[prov] = codes[rng.choice(len(codes), size=len(rows), p=weights / weights.sum())]
     # A pupil keeps one primary need across episodes: draw per pupil, not per row.
-    need_by_pupil = {}
+    need_by_pupil: dict[int, str] = {}
     primary_need = np.empty(len(rows), dtype=object)
     for k, (i, prov, _, _) in enumerate(rows):
         primary_need[k] = need_by_pupil.setdefault(i, needs[prov][k])

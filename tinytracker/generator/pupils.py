@@ -1,16 +1,11 @@
-"""Pupils: who was on roll when, with realistic characteristics and valid UPNs.
+"""Pupils: one row per pupil of the simulated rolls, with realistic characteristics and UPNs.
 
-Each organisation's roll is simulated by cohort: every September a cohort enters the first
-year group, moves up a year group each year and leaves at the end of the last one (Y6 in a
-primary school) in late July or on 31 August. Some pupils move away mid-year (on a school
-day, or on 1 September) and others join mid-year from another school (they carry that
-school's UPN prefix). Cohorts go back far enough that leavers span every year from the
-history start (default 2018/19) to the extract date, well before the attendance window.
-
-Characteristics are drawn per family first (ethnicity, language, FSM, surname, address,
-contacts) so that siblings look like siblings, then per pupil (gender, SEN, ability). A
-latent ability drives every assessment so results correlate across key stages; it is lower
-on average for disadvantaged and SEN pupils, as in national data.
+The roll (who was on roll when) comes from :mod:`tinytracker.generator.roll` and the household
+facts siblings share from :mod:`tinytracker.generator.families`; here each pupil gets the rest
+(gender, SEN, ability, absence propensity, email) and a valid UPN, issued by the school that
+admitted them or carried from a feeder school. A latent ability drives every assessment so
+results correlate across key stages; it is lower on average for disadvantaged and SEN pupils,
+as in national data.
 """
 
 from __future__ import annotations
@@ -21,84 +16,15 @@ from datetime import date
 import numpy as np
 
 from tinytracker.core.upn import CHECK_TABLE, make_upn
-from tinytracker.generator.calendar import academic_year_calendar, pupil_days_array
-from tinytracker.generator.config import GeneratorConfig, academic_year_start
+from tinytracker.generator.config import GeneratorConfig
+from tinytracker.generator.families import Families, draw_families
 from tinytracker.generator.names import NamePools, ascii_slug
 from tinytracker.generator.organisations import Organisation
-from tinytracker.generator.reference import ethnicity_extended_codes
+from tinytracker.generator.roll import academic_years_of, simulate_org, to_day, years_of
 
-NAT = np.datetime64("NaT", "D")
-P_MOVE = 0.035
-"""Chance per year that a pupil leaves before the end of the school's last year group."""
-P_JOIN = 0.035
-"""Mid-year joiners per year, as a share of the entry cohort."""
 P_TEMPORARY_UPN = 0.08
 """Share of mid-year joiners (about 1% of all pupils) recorded with a temporary UPN: new
 arrivals whose permanent UPN is not yet known."""
-
-# main code: (weight in %, chance of a first language other than English, languages, names)
-ETHNICITY: dict[str, tuple[float, float, tuple[str, ...], str]] = {
-    "WBRI": (65.0, 0.01, ("WEL", "FRN"), "gb"),
-    "WIRI": (0.4, 0.03, ("OTH",), "gb"),
-    "WIRT": (0.1, 0.05, ("OTH",), "gb"),
-    "WROM": (0.5, 0.6, ("ROM", "SLO", "CZE"), "gb"),
-    "WOTH": (
-        7.0,
-        0.65,
-        (
-            "POL",
-            "ROM",
-            "LIT",
-            "POR",
-            "BUL",
-            "ITA",
-            "SPA",
-            "LAT",
-            "HUN",
-            "ALB",
-            "TUR",
-            "GRE",
-            "UKR",
-            "RUS",
-            "FRN",
-            "GER",
-        ),
-        "polish",
-    ),
-    "MWBC": (1.5, 0.02, ("OTH",), "gb"),
-    "MWBA": (0.9, 0.15, ("FRN", "YOR"), "gb"),
-    "MWAS": (1.8, 0.12, ("URD", "PNJ"), "gb"),
-    "MOTH": (2.2, 0.2, ("SPA", "ARA", "POR", "OTH"), "gb"),
-    "AIND": (3.5, 0.55, ("GUJ", "PNJ", "TAM", "HIN", "TEL", "MAL"), "south_asian"),
-    "APKN": (4.5, 0.6, ("URD", "PNJ", "PAS"), "south_asian"),
-    "ABAN": (1.9, 0.7, ("BNG",), "south_asian"),
-    "AOTH": (2.0, 0.6, ("TAM", "NEP", "TGL", "OTH", "PAS"), "south_asian"),
-    "BAFR": (
-        4.0,
-        0.5,
-        ("YOR", "SOM", "TWI", "IGB", "AMR", "TIG", "FRN", "SWA", "ARA"),
-        "west_african",
-    ),
-    "BCRB": (1.0, 0.02, ("OTH",), "gb"),
-    "BOTH": (0.6, 0.3, ("FRN", "POR", "OTH"), "west_african"),
-    "CHNE": (0.6, 0.7, ("CHI", "CHIC", "CHIM"), "gb"),
-    "OOTH": (2.0, 0.75, ("ARA", "KUR", "PHR", "VIE", "TGL", "OTH", "KOR", "JPN"), "gb"),
-    "REFU": (0.8, 0.2, ("REF", "OTB"), "gb"),
-    "NOBT": (0.7, 0.2, ("NOT", "OTB"), "gb"),
-}
-FSM_FACTOR = {
-    "WBRI": 1.0,
-    "BCRB": 1.4,
-    "MWBC": 1.6,
-    "ABAN": 1.3,
-    "APKN": 1.3,
-    "BAFR": 1.3,
-    "WROM": 2.0,
-    "WIRT": 2.0,
-    "CHNE": 0.5,
-    "AIND": 0.5,
-    "WIRI": 0.8,
-}
 
 
 @dataclass
@@ -139,232 +65,6 @@ class Pupils:
         return len(self.pupil_id)
 
 
-@dataclass
-class Families:
-    """Household facts shared by siblings; contacts are drawn per family."""
-
-    org_index: np.ndarray
-    culture: np.ndarray
-    ethnicity: np.ndarray
-    first_language: np.ndarray
-    fsm: np.ndarray
-    surname: np.ndarray
-    address: np.ndarray
-    postcode: np.ndarray
-    phone: np.ndarray
-    effect: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.surname)
-
-
-def _d(day: date) -> np.datetime64:
-    return np.datetime64(day, "D")
-
-
-def _years_of(days: np.ndarray) -> np.ndarray:
-    return days.astype("datetime64[Y]").astype(int) + 1970
-
-
-def academic_years_of(days: np.ndarray) -> np.ndarray:
-    """Start year of the academic year of each datetime64[D] (1 Sep - 31 Aug)."""
-    months = days.astype("datetime64[M]").astype(int) % 12 + 1
-    return _years_of(days) - (months < 9)
-
-
-def _random_day_after(rng: np.random.Generator, years: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """A random pupil day of academic year ``years[i]`` strictly after ``after[i]`` (NaT if
-    none)."""
-    out = np.full(len(years), NAT)
-    for year in np.unique(years):
-        mask = years == year
-        days = pupil_days_array(int(year), int(year))
-        lo = np.searchsorted(days, after[mask], side="right")
-        idx = lo + np.floor(rng.random(int(mask.sum())) * (len(days) - lo)).astype(int)
-        out[mask] = np.where(lo < len(days), days[np.minimum(idx, len(days) - 1)], NAT)
-    return out
-
-
-def _simulate_org(org: Organisation, config: GeneratorConfig, rng: np.random.Generator) -> dict:
-    """Cohorts of one organisation: admission, leaving and birth cohort per pupil."""
-    groups = len(org.year_groups)
-    first_age = org.year_groups[0][1]
-    last_year = academic_year_start(org.data_end)
-    history_start = _d(date(config.history_start_year, 9, 1))
-    size = org.pupils / groups
-    parts: list[dict] = []
-    for entry in range(config.history_start_year - groups + 1, last_year + 1):
-        final = entry + groups - 1
-        n0 = max(1, int(round(size * rng.uniform(0.88, 1.12))))
-        first_day = _d(academic_year_calendar(entry).first_pupil_day)
-        admission = np.where(rng.random(n0) < 0.7, first_day, _d(date(entry, 9, 1)))
-        start_year = np.full(n0, entry)
-        transferred = np.full(n0, org.phase == "secondary")
-        join_years = np.array(
-            [
-                y
-                for y in range(entry, min(final, last_year) + 1)
-                for _ in range(rng.poisson(n0 * P_JOIN))
-            ],
-            dtype=int,
-        )
-        join_after = np.array([_d(date(int(y), 9, 20)) for y in join_years], dtype="datetime64[D]")
-        join_admission = _random_day_after(rng, join_years, join_after)
-        admission = np.concatenate([admission, join_admission])
-        start_year = np.concatenate([start_year, join_years])
-        transferred = np.concatenate([transferred, np.ones(len(join_years), dtype=bool)])
-        joiner = np.concatenate([np.zeros(n0, dtype=bool), np.ones(len(join_years), dtype=bool)])
-        n = len(admission)
-        move_year = start_year + rng.geometric(P_MOVE, size=n) - 1
-        leaving = np.full(n, NAT)
-        moves = move_year <= final
-        september = moves & (move_year > start_year) & (rng.random(n) < 0.1)
-        leaving[september] = np.array(
-            [_d(date(int(y), 9, 1)) for y in move_year[september]], dtype="datetime64[D]"
-        )
-        midyear = moves & ~september
-        leaving[midyear] = _random_day_after(rng, move_year[midyear], admission[midyear])
-        end_of_phase = np.isnat(leaving)
-        term_end = _d(academic_year_calendar(final).last_day)
-        choice = rng.random(n)
-        leaving[end_of_phase] = np.where(
-            choice[end_of_phase] < 0.5,
-            term_end,
-            np.where(
-                choice[end_of_phase] < 0.7, _d(date(final + 1, 7, 31)), _d(date(final + 1, 8, 31))
-            ),
-        )
-        parts.append(
-            {
-                "birth_cohort": np.full(n, entry - first_age),
-                "admission": admission,
-                "leaving": leaving,
-                "end_of_phase": end_of_phase,
-                "final_year": np.full(n, final),
-                "transferred": transferred,
-                "joiner": joiner,
-            }
-        )
-    sim = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    keep = ~np.isnat(sim["admission"]) & (sim["admission"] <= _d(org.data_end))
-    keep &= sim["leaving"] >= history_start
-    sim = {k: v[keep] for k, v in sim.items()}
-    if org.index == 0:
-        _force_edge_leavers(sim, config, org)
-    sim["leaving"] = np.where(sim["leaving"] > _d(org.data_end), NAT, sim["leaving"])
-    return sim
-
-
-def _force_edge_leavers(sim: dict, config: GeneratorConfig, org: Organisation) -> None:
-    """Give ORG001 the leaving dates the retention examples turn on: 31 July, 31 August and
-    1 September (either side of the academic-year boundary), 20 July, and a 29 February."""
-    last = config.current_academic_year - 1
-    used: set[int] = set()
-
-    def pick(mask: np.ndarray) -> int | None:
-        for i in np.flatnonzero(mask):
-            if int(i) not in used:
-                used.add(int(i))
-                return int(i)
-        return None
-
-    data_end = _d(org.data_end)
-    targets = [
-        (sim["end_of_phase"] & (sim["final_year"] == last), date(last + 1, 7, 31)),
-        (sim["end_of_phase"] & (sim["final_year"] == last), date(last + 1, 8, 31)),
-        (sim["end_of_phase"] & (sim["final_year"] == last - 1), date(last, 7, 20)),
-    ]
-    september = date(last, 9, 1)
-    targets.append(
-        (
-            (sim["final_year"] >= last)
-            & (sim["admission"] < _d(september))
-            & (sim["leaving"] > _d(september)),
-            september,
-        )
-    )
-    leap_years = [
-        y
-        for y in range(config.current_academic_year + 1, config.history_start_year, -1)
-        if y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
-    ]
-    for year in leap_years:
-        leap = date(year, 2, 29)
-        if _d(leap) <= data_end:
-            targets.append(
-                (
-                    (sim["final_year"] >= year - 1)
-                    & (sim["admission"] < _d(leap))
-                    & (sim["leaving"] > _d(leap)),
-                    leap,
-                )
-            )
-            break
-    for mask, day in targets:
-        if _d(day) > data_end:
-            continue
-        i = pick(mask)
-        if i is not None:
-            sim["leaving"][i] = _d(day)
-            sim["end_of_phase"][i] = day.month in (7, 8)
-
-
-def _draw_families(
-    orgs: list[Organisation], counts: list[int], rng: np.random.Generator, pools: NamePools
-) -> tuple[Families, list[np.ndarray]]:
-    """Households per organisation (about 1.3 pupils each) and each pupil's household."""
-    codes = list(ETHNICITY)
-    weights = np.array([ETHNICITY[c][0] for c in codes])
-    org_of_family, family_of_pupil, offset = [], [], 0
-    for org, count in zip(orgs, counts):
-        n_fam = max(1, int(np.ceil(count / 1.3)))
-        org_of_family.append(np.full(n_fam, org.index))
-        family_of_pupil.append(offset + rng.integers(0, n_fam, size=count))
-        offset += n_fam
-    org_index = np.concatenate(org_of_family)
-    n = len(org_index)
-    main = np.array(codes, dtype=object)[rng.choice(len(codes), size=n, p=weights / weights.sum())]
-    ethnicity = main.copy()
-    extended = ethnicity_extended_codes()
-    use_extended = rng.random(n) < 0.12
-    pick = rng.random(n)
-    for i in np.flatnonzero(use_extended):
-        options = extended.get(main[i])
-        if options:
-            ethnicity[i] = options[int(pick[i] * len(options))]
-    p_eal = np.array([ETHNICITY[m][1] for m in main])
-    eal = rng.random(n) < p_eal
-    language = np.where(rng.random(n) < 0.97, "ENG", "ENB").astype(object)
-    for i in np.flatnonzero(eal):
-        options = ETHNICITY[main[i]][2]
-        language[i] = options[int(pick[i] * 7919) % len(options)]
-    culture = np.array([ETHNICITY[m][3] for m in main], dtype=object)
-    culture[(culture == "west_african") & (rng.random(n) < 0.4)] = "gb"
-    fsm_rate = np.array([orgs[o].fsm_rate for o in org_index]) * np.array(
-        [FSM_FACTOR.get(m, 1.1) for m in main]
-    )
-    fsm = rng.random(n) < np.clip(fsm_rate, 0, 0.9)
-    towns = np.array(
-        [orgs[o].towns[k] for o, k in zip(org_index, rng.integers(0, 5, size=n))], dtype=object
-    )
-    address, postcode = pools.addresses(rng, towns)
-    phone = pools.pick(rng, pools.landlines, n)
-    phone[rng.random(n) < 0.35] = None
-    families = Families(
-        org_index=org_index,
-        culture=culture,
-        ethnicity=ethnicity,
-        first_language=language,
-        fsm=fsm,
-        surname=pools.surnames_for(rng, culture),
-        address=address,
-        postcode=postcode,
-        phone=phone,
-        effect=rng.normal(0, 0.45, size=n),
-    )
-    return families, family_of_pupil
-
-
 def _assign_upns(
     org_index: np.ndarray,
     admission: np.ndarray,
@@ -380,7 +80,7 @@ def _assign_upns(
     reception_age = 4
     feeder = rng.integers(0, 8, size=n)
     temporary = joiner & (rng.random(n) < P_TEMPORARY_UPN)
-    years = _years_of(admission)
+    years = years_of(admission)
     upn_year = np.where(
         transferred & ~temporary, np.minimum(years, birth_cohort + reception_age), years
     )
@@ -415,7 +115,7 @@ def build_pupils(
     orgs: list[Organisation], config: GeneratorConfig, rng: np.random.Generator, pools: NamePools
 ) -> tuple[Pupils, Families]:
     """Simulate every organisation's roll and draw each pupil's characteristics."""
-    sims = [_simulate_org(org, config, rng) for org in orgs]
+    sims = [simulate_org(org, config, rng) for org in orgs]
     order_parts, org_parts = [], []
     for org, sim in zip(orgs, sims):
         tiebreak = rng.random(len(sim["admission"]))
@@ -429,7 +129,7 @@ def build_pupils(
     sim = {k: np.concatenate([s[k] for s in sims]) for k in sims[0]}
     n = len(org_index)
     pupil_id = np.array([f"P{k:06d}" for k in number], dtype=object)
-    data_end = np.array([_d(orgs[o].data_end) for o in org_index], dtype="datetime64[D]")
+    data_end = np.array([to_day(orgs[o].data_end) for o in org_index], dtype="datetime64[D]")
     leaving = sim["leaving"]
     last_on_roll = np.where(np.isnat(leaving), data_end, leaving)
     age = academic_years_of(last_on_roll) - sim["birth_cohort"]
@@ -440,7 +140,7 @@ def build_pupils(
         year_group[mask] = [by_age[int(a)] for a in age[mask]]
     # Date of birth: uniformly within the birth cohort (1 Sep of cohort-1 .. 31 Aug of cohort).
     cohort_start = np.array(
-        [_d(date(int(c) - 1, 9, 1)) for c in sim["birth_cohort"]], dtype="datetime64[D]"
+        [to_day(date(int(c) - 1, 9, 1)) for c in sim["birth_cohort"]], dtype="datetime64[D]"
     )
     cohort_days = np.array(
         [(date(int(c), 8, 31) - date(int(c) - 1, 9, 1)).days + 1 for c in sim["birth_cohort"]]
@@ -448,7 +148,7 @@ def build_pupils(
     dob = cohort_start + np.floor(rng.random(n) * cohort_days).astype("timedelta64[D]")
 
     counts = [int((org_index == o.index).sum()) for o in orgs]
-    families, family_parts = _draw_families(orgs, counts, rng, pools)
+    families, family_parts = draw_families(orgs, counts, rng, pools)
     family = np.concatenate(family_parts)
 
     gender = np.where(rng.random(n) < 0.5, "M", "F").astype(object)

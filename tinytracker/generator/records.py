@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 
 from tinytracker.generator.calendar import academic_year_calendar
 from tinytracker.generator.config import GeneratorConfig
 from tinytracker.generator.organisations import Organisation
-from tinytracker.generator.pupils import Pupils, academic_years_of
+from tinytracker.generator.pupils import Pupils
+from tinytracker.generator.roll import academic_years_of
 
 CHANNELS = np.array(["email", "letter", "phone", "sms", "other"], dtype=object)
 CHANNEL_WEIGHTS = np.array([0.45, 0.25, 0.15, 0.1, 0.05])
@@ -165,7 +167,7 @@ def build_setup_imports(
     pupils: Pupils, orgs: list[Organisation], config: GeneratorConfig, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
     """Setup-file rows: one JSON payload per pupil row of the file the school sent."""
-    out = {
+    out: dict[str, list[Any]] = {
         k: []
         for k in (
             "org_index",

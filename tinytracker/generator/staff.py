@@ -18,7 +18,8 @@ from tinytracker.generator.calendar import academic_year_calendar
 from tinytracker.generator.config import GeneratorConfig, academic_year_label
 from tinytracker.generator.names import NamePools, ascii_slug
 from tinytracker.generator.organisations import Organisation
-from tinytracker.generator.pupils import NAT, Pupils
+from tinytracker.generator.pupils import Pupils
+from tinytracker.generator.roll import NAT
 
 ROLES = {
     "primary": (
@@ -186,18 +187,18 @@ def build_reports(
         head = in_org[0]
         sen_lead = in_org[2]
         for year in range(first_year, config.current_academic_year + 1):
-            issued = _days(academic_year_calendar(year).last_day - timedelta(days=8))
-            if issued > _days(org.data_end):
+            issue_day = _days(academic_year_calendar(year).last_day - timedelta(days=8))
+            if issue_day > _days(org.data_end):
                 continue
             employed = in_org[
-                (start[in_org] <= issued)
-                & (np.isnat(leaving[in_org]) | (leaving[in_org] >= issued))
+                (start[in_org] <= issue_day)
+                & (np.isnat(leaving[in_org]) | (leaving[in_org] >= issue_day))
             ]
             teachers = employed[teacher[employed] & (employed != head)]
             pupils_now = np.flatnonzero(
                 (pupils.org_index == org.index)
-                & (pupils.admission_date <= issued)
-                & (pupils.last_on_roll >= issued)
+                & (pupils.admission_date <= issue_day)
+                & (pupils.last_on_roll >= issue_day)
             )
             if not len(pupils_now):
                 continue
@@ -206,10 +207,17 @@ def build_reports(
                 author = teachers[(cohort - cohort.min() + year) % len(teachers)]
             else:
                 author = np.full(len(pupils_now), head)
-            title = f"End of year report {academic_year_label(year)}"
-            rows.append((pupils_now, author, np.full(len(pupils_now), title, dtype=object), issued))
+            report_title = f"End of year report {academic_year_label(year)}"
+            rows.append(
+                (
+                    pupils_now,
+                    author,
+                    np.full(len(pupils_now), report_title, dtype=object),
+                    issue_day,
+                )
+            )
             sen = pupils_now[pupils.sen_provision[pupils_now] != "N"]
-            review = issued - np.timedelta64(40, "D")
+            review = issue_day - np.timedelta64(40, "D")
             sen = sen[pupils.admission_date[sen] <= review]
             if len(sen) and start[sen_lead] <= review:
                 rows.append(

@@ -16,6 +16,7 @@ per organisation chunk, so it is deterministic as well.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tinytracker.core.contract import FILES_BY_NAME
+from tinytracker.core.warehouse import scalar
 
 PARQUET_FILES = frozenset({"attendance_sessions", "assessments"})
 """Files written as Parquet with ``--format parquet``; the others stay CSV."""
@@ -53,7 +55,7 @@ def arrow_column(values: np.ndarray | list, kind: str = "text") -> pa.Array:
     )
 
 
-def contract_table(name: str, columns: dict[str, np.ndarray | list]) -> pa.Table:
+def contract_table(name: str, columns: Mapping[str, np.ndarray | list]) -> pa.Table:
     """An Arrow table with the contract's columns of ``name`` (typed) plus ``_ord``, the row
     order of the file."""
     landing = FILES_BY_NAME[name]
@@ -111,9 +113,7 @@ def write_file(
             rows = result.num_rows
         else:
             path = out / f"{name}.csv"
-            rows = con.execute(
-                f"copy ({ordered}) to '{_sql_path(path)}' (format csv, header true)"
-            ).fetchone()[0]
+            rows = scalar(con, f"copy ({ordered}) to '{_sql_path(path)}' (format csv, header true)")
     finally:
         con.unregister("gen_source")
         if injected:
@@ -151,9 +151,9 @@ class ChunkedFile:
             rows = table.num_rows
         else:
             part = self._out / f".{self.name}.part{len(self._parts):04d}.csv"
-            rows = self.con.execute(
-                f"copy ({query}) to '{_sql_path(part)}' (format csv, header false)"
-            ).fetchone()[0]
+            rows = scalar(
+                self.con, f"copy ({query}) to '{_sql_path(part)}' (format csv, header false)"
+            )
             self._parts.append(part)
         self.rows += int(rows)
         return int(rows)

@@ -33,7 +33,7 @@ from tinytracker.core import paths
 from tinytracker.core.dates import utc_now
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.operator import operator
-from tinytracker.core.warehouse import require_organisation
+from tinytracker.core.warehouse import require_organisation, scalar
 from tinytracker.loading.upsert import set_organisation_column
 
 GRANTED = "granted"
@@ -74,17 +74,19 @@ def _apply(
     """Set ``column`` of the organisation to ``new_value`` and audit it, in one transaction."""
     name = require_organisation(con, organisation_id)
     who = operator(changed_by)
-    holds = con.execute(
+    holds = scalar(
+        con,
         "select count(*) from audit.legal_holds where organisation_id = ? "
         "and subject_kind = 'organisation' and released_at is null",
         [organisation_id],
-    ).fetchone()[0]
+    )
     con.execute("begin transaction")
     try:
-        old = con.execute(
+        old = scalar(
+            con,
             f"select {column} from raw.organisations where organisation_id = ?",
             [organisation_id],
-        ).fetchone()[0]
+        )
         validate(old, new_value)
         if old == new_value:
             con.execute("rollback")

@@ -35,6 +35,7 @@ import duckdb
 
 from tinytracker.core.contract import FILES_BY_NAME, LandingFile
 from tinytracker.core.secret import bind_secret, subject_token_sql
+from tinytracker.core.warehouse import scalar
 from tinytracker.erasure import identifiers, suppression
 from tinytracker.loading.rules import s
 from tinytracker.loading.sqltext import literal
@@ -84,7 +85,7 @@ def prepare_suppressions(con: duckdb.DuckDBPyConnection) -> bool:
     The secret is only required when there is something to match, so a fresh warehouse loads
     without one.
     """
-    count = con.execute("select count(*) from audit.erasure_suppressions").fetchone()[0]
+    count = scalar(con, "select count(*) from audit.erasure_suppressions")
     if not count:
         return False
     bind_secret(con)
@@ -354,9 +355,9 @@ def rekeyed_reference_sql(
     for kind, reference in REKEYED_REFERENCES.get(landing_file.name, ()):
         if reference != column:
             continue
-        suppressed = con.execute(
-            "select count(*) from audit.erasure_suppressions where subject_kind = ?", [kind]
-        ).fetchone()[0]
+        suppressed = scalar(
+            con, "select count(*) from audit.erasure_suppressions where subject_kind = ?", [kind]
+        )
         if not suppressed:
             return value
         token = subject_token_sql(literal(kind), org, value)

@@ -11,6 +11,7 @@ import duckdb
 
 from tinytracker.core.contract import CODE_SEEDS
 from tinytracker.core.paths import SEEDS_DIR
+from tinytracker.core.warehouse import scalar
 from tinytracker.loading.sqltext import ident, literal
 
 REFERENCE_DIR = SEEDS_DIR / "reference"
@@ -59,7 +60,7 @@ def create_reference(con: duckdb.DuckDBPyConnection) -> None:
     selects = [f"select value_set, code from {seed_sql(VALUE_SETS_SEED)}"]
     for value_set, seed in CODE_SEEDS.items():
         # A seed's first column is its code (code, assessment_pattern, year_group).
-        code_column = con.execute(f"describe select * from {seed_sql(seed)}").fetchone()[0]
+        code_column = scalar(con, f"describe select * from {seed_sql(seed)}")
         selects.append(
             f"select {literal(value_set)} as value_set, {ident(code_column)} as code "
             f"from {seed_sql(seed)}"

@@ -109,7 +109,7 @@ class LoadResult:
 
 def format_result(result: LoadResult) -> str:
     """The per-file table, a total line and what to do next."""
-    rows = [("file", *COUNT_COLUMNS)]
+    rows: list[tuple[str, ...]] = [("file", *COUNT_COLUMNS)]
     rows += [(f.file_name, *(str(f.count(c)) for c in COUNT_COLUMNS)) for f in result.files]
     rows.append(("total", *(str(result.total(c)) for c in COUNT_COLUMNS)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import hashlib
+import io
 import re
 import zlib
 from collections.abc import Iterator
@@ -97,7 +98,7 @@ def _not_gzip(display_name: str, exc: Exception) -> TinyTrackerError:
 
 
 @contextmanager
-def open_csv_bytes(path: Path) -> Iterator[IO[bytes]]:
+def open_csv_bytes(path: Path) -> Iterator[io.BufferedIOBase]:
     """The CSV text of a landing file as bytes: decompressed for ``.csv.gz``."""
     if is_gzip(path):
         with gzip.open(path, "rb") as handle:
@@ -117,7 +118,8 @@ def _csv_chunks(path: Path, digest: Any, display_name: str) -> Iterator[bytes]:
             return
         reader = _HashingReader(raw, digest)
         try:
-            with gzip.GzipFile(fileobj=reader, mode="rb") as text:  # type: ignore[arg-type]
+            # the reader has no seek(): gzip needs one only to rewind, and reads forward here
+            with gzip.GzipFile(fileobj=reader, mode="rb") as text:  # type: ignore[call-overload]
                 yield from iter(lambda: text.read(CHUNK_BYTES), b"")
         except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
             raise _not_gzip(display_name, exc) from exc

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.warehouse import scalar
 from tinytracker.loading.extract import ExtractFile
 from tinytracker.loading.lines import (
     StepFunction,
@@ -85,8 +86,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, extract_file: ExtractFile) -> Sta
             file=str(extract_file.path),
             line=line,
         ) from exc
-    staged = con.execute("select count(*) from tt_stage").fetchone()[0]
-    malformed = con.execute("select count(*) from tt_malformed").fetchone()[0]
+    staged = scalar(con, "select count(*) from tt_stage")
+    malformed = scalar(con, "select count(*) from tt_malformed")
     return StagedFile(extract_file, int(staged), int(malformed))
 
 
@@ -183,9 +184,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, extract_file: ExtractFile) -> None
     """)
     scan = extract_file.scan
     assert scan is not None
-    encoding = con.execute(
-        "select min(__tt_record) from tt_rejected_records where __tt_error_types like '%ENCODING%'"
-    ).fetchone()[0]
+    encoding = scalar(
+        con,
+        "select min(__tt_record) from tt_rejected_records where __tt_error_types like '%ENCODING%'",
+    )
     shift = record_to_line_steps(scan.inner_newline_lines)
     if encoding is not None:  # scan_csv checks first; this is DuckDB's own opinion
         line = encoding + _step_value(shift, encoding)
@@ -199,7 +201,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, extract_file: ExtractFile) -> None
     skip = skipped_records_steps(
         malformed_records + blank_line_records(scan.blank_lines, scan.inner_newline_lines)
     )
-    base = con.execute("select coalesce(min(rowid), 0) from tt_stage").fetchone()[0]
+    base = scalar(con, "select coalesce(min(rowid), 0) from tt_stage")
     positioned = f"(select rowid - {base} as __tt_idx, * from tt_stage)"
     if skip.small:
         records = (
@@ -291,7 +293,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, extract_file: ExtractFile) -> 
         "null::varchar as __tt_first_error, null::varchar as __tt_csv_line, "
         "null::varchar as __tt_detail where false"
     )
-    base = con.execute("select coalesce(min(rowid), 0) from tt_stage").fetchone()[0]
+    base = scalar(con, "select coalesce(min(rowid), 0) from tt_stage")
     # Parquet has no header line: a row's "line" is its 1-based row number.
     con.execute(
         f"create temp view tt_numbered as select rowid - {base} + 1 as __tt_line, * from tt_stage"

@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from tinytracker.core.contract import LandingFile
+from tinytracker.core.warehouse import fetch_row, scalar
 from tinytracker.loading.extract import ExtractFile
 from tinytracker.loading.policy import FATE_KEEP
 from tinytracker.loading.result import FileResult, QuarantineCounts, QuarantinedLine
@@ -94,13 +95,16 @@ def insert_quarantine(
         from tt_quarantine
         where __tt_earlier_load is null
     """)
-    broken, malformed, already = con.execute("""
+    broken, malformed, already = fetch_row(
+        con,
+        """
         select
             count(*) filter (where __tt_rule <> 'malformed_row'),
             count(*) filter (where __tt_rule = 'malformed_row'),
             count(__tt_earlier_load)
         from tt_quarantine
-    """).fetchone()
+    """,
+    )
     examples = tuple(
         QuarantinedLine(line, rule, detail if rule == "malformed_row" else None, earlier)
         for line, rule, detail, earlier in con.execute(f"""
@@ -221,26 +225,24 @@ def upsert(
         return UpsertCounts(0, 0, 0)
     table = f"raw.{landing_file.name}"
     assert landing_file.key[0] == "organisation_id"  # batches must never split a key
-    before = con.execute(f"select count(*) from {table}").fetchone()[0]
+    before = scalar(con, f"select count(*) from {table}")
     stored = {
         org for (org,) in con.execute(f"select distinct organisation_id from {table}").fetchall()
     }
     batches: list[list[str] | None] = [None]
     changed = 0
     if loadable > MERGE_BATCH_ROWS:
-        batches = list(organisation_batches(con, MERGE_BATCH_ROWS))
-        newcomers = [org for batch in batches for org in batch if org not in stored]
+        org_batches = list(organisation_batches(con, MERGE_BATCH_ROWS))
+        newcomers = [org for batch in org_batches for org in batch if org not in stored]
         if newcomers:
-            changed += int(
-                con.execute(insert_sql(landing_file, load_id, loaded_at_sql, newcomers)).fetchone()[
-                    0
-                ]
-            )
-        batches = [kept for batch in batches if (kept := [org for org in batch if org in stored])]
+            changed += int(scalar(con, insert_sql(landing_file, load_id, loaded_at_sql, newcomers)))
+        batches = [
+            kept for batch in org_batches if (kept := [org for org in batch if org in stored])
+        ]
     for batch in batches:
         result = con.execute(merge_sql(landing_file, load_id, loaded_at_sql, batch)).fetchone()
         changed += int(result[0]) if result else 0
-    after = con.execute(f"select count(*) from {table}").fetchone()[0]
+    after = scalar(con, f"select count(*) from {table}")
     inserted = int(after - before)
     updated = changed - inserted
     return UpsertCounts(inserted, updated, loadable - inserted - updated)
@@ -332,7 +334,8 @@ def carry_over_instructions(con: duckdb.DuckDBPyConnection, source_catalog: str)
     """
     if '"' in source_catalog:
         raise ValueError(f"not a catalog name: {source_catalog!r}")
-    return con.execute(
+    return scalar(
+        con,
         f"""
         update raw.organisations as target set
             mis_permission = source.mis_permission,
@@ -347,5 +350,5 @@ def carry_over_instructions(con: duckdb.DuckDBPyConnection, source_catalog: str)
                     target.anonymise_requested_on, source.anonymise_requested_on
                 )
             )
-        """
-    ).fetchone()[0]
+        """,
+    )

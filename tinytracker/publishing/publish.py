@@ -25,6 +25,7 @@ import duckdb
 
 from tinytracker.core import faults, paths, warehouse
 from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.warehouse import scalar
 
 ANALYTICS_DB_ENV = "TINYTRACKER_ANALYTICS_DB"
 DEFAULT_ANALYTICS_DB = "warehouse/analytics.duckdb"
@@ -136,7 +137,7 @@ def _write_analytics_db(warehouse_db: Path, staging_db: Path, parquet_dir: Path)
             target = f"{MARTS_SCHEMA}.{_quote(table)}"
             con.execute(f"create table {target} as select * from {source}")
             _copy_comments(con, table, comment)
-            row_counts[table] = con.execute(f"select count(*) from {target}").fetchone()[0]
+            row_counts[table] = scalar(con, f"select count(*) from {target}")
             _write_parquet(con, target, parquet_dir / f"{table}.parquet")
         con.execute("detach source_warehouse")
         con.execute("checkpoint")

@@ -11,18 +11,21 @@ import duckdb
 
 from tinytracker.core import paths
 from tinytracker.core.contract import LANDING_FILES
+from tinytracker.core.warehouse import scalar
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(
-        con.execute(
+        scalar(
+            con,
             "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
             [schema, table],
-        ).fetchone()[0]
-        or con.execute(
+        )
+        or scalar(
+            con,
             "select count(*) from duckdb_views() where schema_name = ? and view_name = ?",
             [schema, table],
-        ).fetchone()[0]
+        )
     )
 
 

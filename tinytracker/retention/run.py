@@ -23,7 +23,7 @@ from tinytracker.core.dbt import run_dbt
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.paths import PROJECT_DIR, db_path
 from tinytracker.core.secret import secret
-from tinytracker.core.warehouse import connect
+from tinytracker.core.warehouse import connect, scalar
 from tinytracker.erasure.result import RunResult, action_date
 from tinytracker.erasure.steps import (
     PLAN_SCHEMA,
@@ -130,7 +130,7 @@ def run_retention(
             # what an apply would do now: the same steps, holds re-read, nothing executed
             steps_from_plan(con, result, schema)
             result.steps = summarise_steps(con)
-            result.subjects = con.execute("select count(*) from run_subjects").fetchone()[0]
+            result.subjects = scalar(con, "select count(*) from run_subjects")
             log_run(con, result, started_at, requested_by)
             return result
         apply_in_transaction(

@@ -45,7 +45,6 @@ re-identify the person it records erasing.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -54,11 +53,10 @@ import duckdb
 from tinytracker.core.errors import RefusedError, TinyTrackerError
 from tinytracker.core.operator import operator
 from tinytracker.core.paths import db_path
-from tinytracker.core.policy import backup_retention_days
 from tinytracker.core.secret import secret
 from tinytracker.core.warehouse import connect, relation_exists
 from tinytracker.erasure import rows
-from tinytracker.erasure.result import RunResult, physical_erasure_words
+from tinytracker.erasure.result import RunResult
 from tinytracker.erasure.steps import steps_from_subjects
 from tinytracker.erasure.transaction import (
     apply_in_transaction,
@@ -66,12 +64,12 @@ from tinytracker.erasure.transaction import (
     ensure_tables,
 )
 from tinytracker.rights import requests
+from tinytracker.rights.erasure_checks import check_reason, standing_holds
+from tinytracker.rights.lookup import find_subject
 from tinytracker.rights.subjects import (
     Subject,
     UnknownSubjectError,
     build_scope,
-    find_subject,
-    identifying_values,
     payload_names_employee,
     payload_names_pupil,
     quarantine_predicate,
@@ -85,7 +83,6 @@ RELATED_RULES = {
 }
 SETUP_ROWS_RULE = "erasure_request_setup_import"
 QUARANTINE_RULE = "erasure_request_quarantine"
-MIN_REASON_CHARS = 10
 NEEDED_RELATIONS = (
     ("retention", "retention_rules"),
     ("retention", "retention_actions"),
@@ -128,55 +125,6 @@ class ErasureResult:
     @property
     def setup_rows_left(self) -> int:
         return sum(named.rows_left for named in self.setup_imports)
-
-
-def check_reason(con: duckdb.DuckDBPyConnection, subject: Subject, reason: str) -> str:
-    """The trimmed reason, or an error naming which identifier it contains (not its value)."""
-    reason = (reason or "").strip()
-    if len(reason) < MIN_REASON_CHARS:
-        raise TinyTrackerError(
-            "give the controller's reason for the erasure (--reason, at least "
-            f"{MIN_REASON_CHARS} characters), e.g. 'erasure request from the school, ticket 4411'"
-        )
-    text = reason.lower()
-    digits = re.sub(r"\D", "", reason)
-    for what, value in identifying_values(con, subject):
-        needle = value.strip().lower()
-        if len(needle) < 2:
-            continue
-        found = re.search(rf"(?<![0-9a-z]){re.escape(needle)}(?![0-9a-z])", text) is not None
-        phone_digits = re.sub(r"\D", "", value)
-        # a phone number written another way (spaces, +44) still ends in the same digits
-        found = found or (
-            "phone" in what and len(phone_digits) >= 6 and phone_digits[-6:] in digits
-        )
-        if found:
-            raise TinyTrackerError(
-                f"the reason contains the {subject.label}'s {what}: it is kept in "
-                "audit.subject_requests, which must not identify the person it records erasing. "
-                "Describe the request without the person's ids, names or contact details "
-                "(e.g. 'erasure request from the school, ticket 4411')."
-            )
-    return reason
-
-
-def standing_holds(con: duckdb.DuckDBPyConnection, subject: Subject) -> list[str]:
-    """Ids of standing legal holds that keep the subject: on the organisation, on the person,
-    or for a contact on the contact's pupil (read from audit.legal_holds itself, never from a
-    dbt view that may be stale)."""
-    held = {
-        "pupil": "subject_kind = 'pupil' and subject_id = $id",
-        "employee": "subject_kind = 'employee' and subject_id = $id",
-        "pupil_contact": "subject_kind = 'pupil' and subject_id in (select pupil_id "
-        "from raw.pupil_contacts where organisation_id = $org "
-        "and contact_id = $id)",
-    }[subject.kind]
-    sql = (
-        "select hold_id from audit.legal_holds where organisation_id = $org "
-        f"and released_at is null and (subject_kind = 'organisation' or ({held})) "
-        "order by placed_at"
-    )
-    return [hold_id for (hold_id,) in subject.query(con, sql).fetchall()]
 
 
 def _run_subjects(con: duckdb.DuckDBPyConnection, subject: Subject) -> None:
@@ -410,88 +358,3 @@ def erase_subject(
     finally:
         con.close()
     return result
-
-
-def _due_words(named: SetupImportNaming, as_of: dt.date) -> str:
-    if named.due_on is None:
-        return "its one-year rule has no date yet"
-    if named.due_on <= as_of:
-        return f"its one-year rule made it due on {named.due_on}"
-    return f"its one-year rule deletes it on {named.due_on}"
-
-
-def format_result(result: ErasureResult) -> str:
-    """What the CLI prints: the steps (rows per table), the request, what is left and why."""
-    run, subject = result.run, result.subject
-    who = f"{subject.label} {subject.subject_id} of {subject.organisation_id}"
-    lines = [f"erasure request {'(dry run) ' if run.dry_run else ''}for {who} - run {run.run_id}"]
-    if run.steps:
-        # the engine's steps first, then the rows erased on their own
-        steps = sorted(run.steps, key=lambda s: s.rule_id in (SETUP_ROWS_RULE, QUARANTINE_RULE))
-        width = max(len(step.rule_id) for step in steps)
-        lines.append(
-            f"  {'rule':<{width}}  {'table':<24} {'action':<10} {'subjects':>9} {'rows':>9}"
-        )
-        lines += [
-            f"  {s.rule_id:<{width}}  {s.table_name:<24} {s.action:<10} "
-            f"{s.subjects:>9,} {s.rows:>9,}"
-            for s in steps
-        ]
-    related = ", ".join(
-        f"{n} {kind.replace('_', ' ')} item(s)" for kind, n in sorted(result.related.items())
-    )
-    verb = "would change" if run.dry_run else "changed"
-    lines.append(
-        f"  {run.rows:,} rows {verb}"
-        + (f"; with the {subject.label}: {related}" if related else "")
-    )
-    would = "would be " if run.dry_run else ""
-    for named in result.setup_imports:
-        others = named.rows_in_import - named.rows_naming_subject
-        rule = _due_words(named, run.as_of)
-        if named.rows_erased:
-            lines.append(
-                f"  setup import {named.import_id}: {named.rows_erased} row(s) naming the "
-                f"{subject.label} {would}deleted; its {others} other row(s) are kept ({rule})"
-            )
-        if named.rows_left:
-            why = (
-                "--keep-setup-imports"
-                if result.keep_setup_imports
-                else "they also name someone on legal hold"
-            )
-            lines.append(
-                f"  left as is: setup import {named.import_id} ({named.rows_left} row(s) still "
-                f"name the {subject.label}; {why}; {rule})"
-            )
-    left = result.setup_rows_left
-    if run.dry_run:
-        lines.append("  dry run: nothing was changed; add --apply to erase")
-        return "\n".join(lines)
-    if result.request is not None:
-        lines.append(
-            f"  request {result.request.request_id} recorded in "
-            f"audit.subject_requests (received {result.request.received_on}, due "
-            f"{result.request.due_on}, completed {result.request.completed_on})"
-        )
-    lines.append("  the subject stays erased: later extracts' rows for them are dropped")
-    lines.append(
-        f"  backups still hold the erased data until {run.backups_clear_on} "
-        f"({backup_retention_days()} days)"
-    )
-    sar = (
-        f"; `tinytracker sar {subject.label}` still lists them"
-        if subject.kind in ("pupil", "employee")
-        else ""
-    )
-    if run.physically_erased and left:
-        lines.append(
-            f"  warehouse file rewritten: what this run erased is gone from its bytes, but the "
-            f"{left} setup-import row(s) left as is still hold the {subject.label}'s "
-            f"identifiers until they are deleted{sar}"
-        )
-    elif run.physically_erased:
-        lines.append(f"  {physical_erasure_words(run)}")
-    elif left:
-        lines.append(f"  {left} setup-import row(s) left as is still name the {subject.label}")
-    return "\n".join(lines)

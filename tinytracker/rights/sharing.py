@@ -32,7 +32,7 @@ from tinytracker.core import schema, warehouse
 from tinytracker.core.dates import utc_now
 from tinytracker.core.errors import RefusedError, TinyTrackerError
 from tinytracker.core.operator import operator
-from tinytracker.core.warehouse import relation_exists
+from tinytracker.core.warehouse import relation_exists, scalar
 
 SHARING_SCHEMA = "sharing"
 MEMBERS_RELATION = "trust_share_members"
@@ -53,6 +53,13 @@ class Member:
     is_shared: bool
     exclusion_reason: str | None
     mis_permission: str | None
+
+    @property
+    def exclusion_words(self) -> str | None:
+        """Why the member is left out, in words (the reason code when there are none)."""
+        if self.exclusion_reason is None:
+            return None
+        return REASON_WORDS.get(self.exclusion_reason, self.exclusion_reason)
 
 
 @dataclass(frozen=True)
@@ -155,8 +162,7 @@ def share_trust(trust_id: str, out: Path, *, exported_by: str | None = None) -> 
         )
         if not result.included:
             reasons = "; ".join(
-                f"{m.organisation_id}: {REASON_WORDS.get(m.exclusion_reason, m.exclusion_reason)}"
-                for m in result.excluded
+                f"{m.organisation_id}: {m.exclusion_words}" for m in result.excluded
             )
             raise RefusedError(
                 f"trust {trust_id}: no member organisation may be shared ({reasons}); "
@@ -238,7 +244,7 @@ def _export(con: duckdb.DuckDBPyConnection, result: ShareResult, relations: list
             "(format csv, header true)"
         )
         os.replace(pending, target)
-        rows = con.execute("select count(*) from share_rows").fetchone()[0]
+        rows = scalar(con, "select count(*) from share_rows")
         result.files.append(SharedFile(file_name, f"{SHARING_SCHEMA}.{relation}", rows, columns))
     con.execute("drop table if exists share_rows")
 
@@ -263,7 +269,7 @@ def manifest(result: ShareResult) -> dict:
                 "organisation_id": m.organisation_id,
                 "name": m.organisation_name,
                 "reason": m.exclusion_reason,
-                "explanation": REASON_WORDS.get(m.exclusion_reason, ""),
+                "explanation": REASON_WORDS.get(m.exclusion_reason or "", ""),
             }
             for m in result.excluded
         ],
@@ -310,8 +316,7 @@ def format_result(result: ShareResult) -> str:
         for m in result.included
     ]
     lines += [
-        f"  left out  {m.organisation_id}  {m.organisation_name or ''}: "
-        f"{REASON_WORDS.get(m.exclusion_reason, m.exclusion_reason)}"
+        f"  left out  {m.organisation_id}  {m.organisation_name or ''}: {m.exclusion_words}"
         for m in result.excluded
     ]
     lines += [f"  {f.file_name:<32} {f.rows:>9,} rows" for f in result.files]

@@ -1,0 +1,287 @@
+"""The analysis half of docs/benchmarks.md: targets, growth, where the time goes, findings.
+
+The measured tables come first (:mod:`bench.report`); these sections judge them against the
+targets and explain them. Every number is computed from the results JSON: none is typed by
+hand, so the findings stay true when the benchmark is rerun.
+"""
+
+from __future__ import annotations
+
+import math
+
+from bench.figures import (
+    LINEAR_EXPONENT,
+    PIPELINE,
+    TARGET_DAILY_FRACTION,
+    TARGET_ERASER_RATIO,
+    TARGET_PEAK_MB,
+    TARGET_RATIO_PIPELINE,
+    exponent,
+    fmt_seconds,
+    highest_peak,
+    met,
+    ratios,
+    wall,
+)
+
+
+def targets(results: dict) -> list[str]:
+    """Each target, what was measured at the largest size, met or missed."""
+    sizes = results["sizes"]
+    largest = sizes[-1]
+    r = ratios(largest)
+    lines: list[str] = []
+    add = lines.append
+    add("## Targets (judged at the largest size)")
+    add("")
+    stage, top = highest_peak(sizes)
+    pipeline_exp = None
+    if len(sizes) > 1:
+        first, last = sizes[0], sizes[-1]
+        pipeline_exp = math.log(
+            ratios(last)["pipeline_seconds"] / ratios(first)["pipeline_seconds"]
+        ) / math.log(last["session_rows"] / first["session_rows"])
+    add("| target | measured | |")
+    add("|---|---|---|")
+    add(
+        f"| whole pipeline within {TARGET_RATIO_PIPELINE:.0f}x the floor | "
+        f"{r['pipeline_vs_floor']:.2f}x ({fmt_seconds(r['pipeline_seconds'])} vs "
+        f"{fmt_seconds(r['floor_pipeline_seconds'])}); "
+        f"retention alone {r['retention_vs_floor']:.1f}x | "
+        f"{met(r['pipeline_vs_floor'] <= TARGET_RATIO_PIPELINE)} |"
+    )
+    add(
+        f"| per-subject eraser at least {TARGET_ERASER_RATIO:,.0f}x slower per subject: "
+        "one statement per row (generic SQL-connector erasers) | "
+        f"{r['eraser_by_row_vs_ours']:,.0f}x ({r['eraser_by_row_seconds_per_subject'] * 1e3:.2f}"
+        f" ms vs {r['ours_seconds_per_subject'] * 1e3:.3f} ms) | "
+        f"{met(r['eraser_by_row_vs_ours'] >= TARGET_ERASER_RATIO)} |"
+    )
+    add(
+        f"| the same, against the kindest eraser (one statement per table and subject) | "
+        f"{r['eraser_vs_ours']:,.0f}x ({r['eraser_seconds_per_subject'] * 1e3:.2f} ms vs "
+        f"{r['ours_seconds_per_subject'] * 1e3:.3f} ms) | "
+        f"{met(r['eraser_vs_ours'] >= TARGET_ERASER_RATIO)} |"
+    )
+    add(
+        f"| peak memory under 4 GB | {top:,.0f} MB ({stage}, whole process tree, any size) | "
+        f"{met(top < TARGET_PEAK_MB)} |"
+    )
+    if pipeline_exp is not None:
+        add(
+            f"| time growing linearly with rows | whole pipeline time ~ rows^{pipeline_exp:.2f} "
+            f"between {sizes[0]['pupils']:,} and {sizes[-1]['pupils']:,} pupils | "
+            f"{met(pipeline_exp <= LINEAR_EXPONENT)} |"
+        )
+    add(
+        f"| daily extract rebuilds in under {TARGET_DAILY_FRACTION:.0%} of the full build | "
+        f"{r['daily_vs_build']:.0%} for `dbt build` "
+        f"({fmt_seconds(wall(largest, 'daily_build'))} vs "
+        f"{fmt_seconds(wall(largest, 'build'))}); the "
+        f"attendance models themselves {r['daily_models_vs_build_models']:.1%} | "
+        f"{met(r['daily_vs_build'] < TARGET_DAILY_FRACTION)} |"
+    )
+    add("")
+    return lines
+
+
+def growth(results: dict) -> list[str]:
+    """Seconds per million session rows per stage, and the exponent of time against rows."""
+    sizes = results["sizes"]
+    exps = {st: exponent(sizes, st) for st in (*PIPELINE, "floor", "daily_build")}
+    lines: list[str] = []
+    add = lines.append
+    add("## Growth")
+    add("")
+    add(
+        "Seconds per million session rows (flat = linear; falling = fixed costs being "
+        "amortised), and the exponent b of time ~ rows^b between the smallest and the largest "
+        "size (1 = linear)."
+    )
+    add("")
+    add("| stage | " + " | ".join(f"{s['pupils']:,}" for s in sizes) + " | b |")
+    add("|---|" + "---:|" * (len(sizes) + 1))
+    for st in (*PIPELINE, "floor", "daily_build"):
+        cells = [f"{wall(s, st) / (s['session_rows'] / 1e6):.2f}" for s in sizes]
+        b = exps[st]
+        add(f"| {st} | " + " | ".join(cells) + f" | {'' if b is None else f'{b:.2f}'} |")
+    add("")
+    return lines
+
+
+def where_the_time_goes(results: dict) -> list[str]:
+    """The slowest dbt nodes and dbt's time per resource type at the largest size."""
+    sizes = results["sizes"]
+    largest = sizes[-1]
+    lines: list[str] = []
+    add = lines.append
+    add("## Where the time goes (largest size)")
+    add("")
+    add(
+        f"Slowest nodes of the full `dbt build` at {largest['pupils']:,} pupils "
+        f"(dbt's own elapsed time {largest['build_dbt'].get('dbt_elapsed', 0):.0f} s of the "
+        f"stage's {fmt_seconds(wall(largest, 'build'))}; two threads, so node times overlap):"
+    )
+    add("")
+    add("| node | seconds |")
+    add("|---|---:|")
+    for uid, seconds in largest["build_nodes"]:
+        kind = uid.split(".", 1)[0]
+        name = uid.rsplit(".", 1)[-1] if kind == "model" else uid.split(".", 2)[-1]
+        add(f"| `{kind}` {name} | {seconds:.2f} |")
+    add("")
+    if largest["daily"].get("nodes"):
+        add("Slowest nodes of the daily `dbt build` (one more school day loaded):")
+        add("")
+        add("| node | seconds |")
+        add("|---|---:|")
+        for uid, seconds in largest["daily"]["nodes"][:8]:
+            kind = uid.split(".", 1)[0]
+            name = uid.rsplit(".", 1)[-1] if kind == "model" else uid.split(".", 2)[-1]
+            add(f"| `{kind}` {name} | {seconds:.2f} |")
+        add("")
+    b = largest["build_dbt"]
+    d = largest["daily"]["dbt"]
+    add("Time dbt spent per resource type (summed over both threads), full build vs daily build:")
+    add("")
+    add("| | full build | daily build |")
+    add("|---|---:|---:|")
+    for kind in ("model", "test", "unit_test", "seed"):
+        add(f"| {kind} | {b.get(kind, 0):.1f} s | {d.get(kind, 0):.1f} s |")
+    add(f"| dbt elapsed | {b.get('dbt_elapsed', 0):.1f} s | {d.get('dbt_elapsed', 0):.1f} s |")
+    add(
+        f"| stage wall time (process start to exit) | {wall(largest, 'build'):.1f} s | "
+        f"{wall(largest, 'daily_build'):.1f} s |"
+    )
+    add("")
+    f = largest["floor"]
+    add(
+        f"The floor at {largest['pupils']:,} pupils: {f['sql_seconds']:.1f} s of SQL (status, "
+        f"plan, one-transaction apply, COPY FROM DATABASE) and {f['swap_seconds']:.1f} s to swap "
+        "and zero-fill the old file. Our apply's dbt run took "
+        f"{largest['apply_dbt'].get('dbt_elapsed', 0):.1f} s of dbt time."
+    )
+    add("")
+    return lines
+
+
+def findings(results: dict) -> list[str]:
+    """What the figures show, in words, with the figures computed from this run."""
+    sizes = results["sizes"]
+    largest = sizes[-1]
+    r = ratios(largest)
+    stage, top = highest_peak(sizes)
+    lines: list[str] = []
+    add = lines.append
+    smallest = sizes[0]
+    add("## Findings")
+    add("")
+    add(
+        "- **dbt has a fixed cost.** The full `dbt build` takes "
+        f"{fmt_seconds(wall(smallest, 'build'))}"
+        f" at {smallest['pupils']:,} pupils ({smallest['session_rows']:,} session rows), of which "
+        f"{smallest['build_dbt'].get('test', 0):.0f} s of thread time are data tests and "
+        f"{smallest['build_dbt'].get('model', 0):.0f} s models (a production build leaves dbt's "
+        "unit tests, which run on fixture rows, to `make test`), plus a few seconds to start "
+        "dbt and parse the project: no daily build can be much cheaper than that, whatever "
+        "the models do. It is why the daily build stays far above 10% of the full one, and why "
+        "the small sizes look so much slower than the floor."
+    )
+    add(
+        f"- **The incremental attendance models do their part.** At "
+        f"{largest['pupils']:,} pupils a daily build spends {r['daily_models_seconds']:.1f} s in "
+        f"the two attendance models against {r['full_models_seconds']:.1f} s in the full "
+        f"build ({r['daily_models_vs_build_models']:.0%}); the apply's `dbt run` re-keys only the "
+        "anonymised pupils' marks ("
+        f"{largest['apply_dbt'].get('int_attendance_sessions_classified', 0):.1f} s "
+        "for int_attendance_sessions_classified). What the daily build still pays is the "
+        "fixed cost above, data tests that scan every row (see the slowest daily nodes: "
+        "stg_attendance_sessions' grain test groups all "
+        f"{largest['session_rows'] / 1e6:.0f} million marks on every build) and the models "
+        "downstream that are rebuilt in full."
+    )
+    add(
+        f"- **Memory is bounded by DuckDB's limit.** Every writer gives DuckDB a memory_limit "
+        "(2 GB unless env TINYTRACKER_MEMORY_LIMIT says otherwise: the dbt profile's `settings` "
+        "and `tinytracker.core.warehouse.connect`), so the hash aggregates over tens of millions "
+        "of marks (grain tests, the load's duplicate check) spill to disk instead of taking "
+        f"80% of RAM. Our highest peak is {top:,.0f} MB ({stage}, whole process tree: DuckDB "
+        "plus Python, dbt and the CSV reader's buffers). The eraser that re-sorts the marks "
+        "by date is not ours and is not held to the target."
+    )
+    add(
+        "- **The physical-erasure rewrite copies everything.** `COPY FROM DATABASE` rewrites "
+        "every table, derived ones included, so our apply pays for copying the "
+        "attendance marks twice (raw and int_attendance_sessions_classified) where the floor, "
+        "which has no derived tables, copies them once."
+    )
+    add("")
+    return lines
+
+
+def next_steps_and_rerun() -> list[str]:
+    """Next steps outside the benchmark, how to rerun it, and its caveats."""
+    lines: list[str] = []
+    add = lines.append
+    add("## Next steps (outside the benchmark's own files)")
+    add("")
+    add(
+        "- Loader: insert, rather than MERGE, the rows of organisations with nothing stored yet "
+        "(a first load), and merge the rest in one statement under the memory limit instead of "
+        "5-million-row batches that each scan the growing target."
+    )
+    add(
+        "- `tinytracker retention apply` rebuilds the plan models with their data tests before "
+        "it changes anything (the plan must match the statuses), even right after a `retention "
+        "plan` for the same as_of; the dry run builds into its own schema, so it cannot be "
+        "reused as it is. Building the real plan once and letting the dry run read it when no "
+        "load came in between would save that time on every scheduled run."
+    )
+    add(
+        "- The stg_attendance_sessions grain test can be scoped to the latest load, as "
+        "int_attendance_sessions_classified's is; it is the slowest node of the daily build."
+    )
+    add(
+        "- The rewrite could skip derived tables (intermediate, marts) and let the `dbt run` "
+        "that follows rebuild them into the new file, halving what it copies."
+    )
+    add("")
+    add("## How to rerun")
+    add("")
+    add("```sh")
+    add("make bench          # 10k, 30k and 100k pupils; rewrites this page and benchmarks.png")
+    add("make bench-smoke    # one small trust into bench/out/smoke (part of make test)")
+    add(".venv/bin/python bench/run.py --sizes 5000 20000 --out bench/out/try   # any sizes")
+    add(
+        ".venv/bin/python bench/run.py --report-only --doc   # rewrite this page from "
+        "bench/out/results.json"
+    )
+    add("```")
+    add("")
+    add(
+        "Each size works in `bench/out/<pupils>/` (git-ignored): its own warehouse, dbt target "
+        "and logs, analyst database, backups and a throwaway `TINYTRACKER_SECRET` generated by "
+        "the harness. `stages.log` there has every command's output. A run needs about 3 GB "
+        "of free disk at 100k pupils."
+    )
+    add("")
+    add("## Caveats")
+    add("")
+    add("- Peak memory is sampled every 50 ms: a spike shorter than that can be missed.")
+    add(
+        "- The per-subject eraser runs on the warehouse as one big extract loaded it: rows are "
+        "clustered by organisation and pupil, so DuckDB's zone maps skip most row groups when "
+        "it looks one pupil up. That is the eraser's best case. A warehouse grown by daily "
+        "loads is clustered by day instead, and every lookup scans every row group."
+    )
+    add(
+        "- The eraser sample is spread over every due subject kind in proportion (contacts "
+        "dominate), so the mean per subject is the mix the policy produces, not a pupil-only "
+        "figure; the per-kind means are in bench/out/<size>/eraser.json."
+    )
+    add(
+        "- The first dbt command of a size parses the project from scratch (each size has "
+        "its own target folder); later ones parse partially."
+    )
+    add("")
+    return lines

@@ -1,0 +1,318 @@
+"""One size of the benchmark: every stage, each a measured subprocess, in its own folder.
+
+The size's folder ``<out>/<pupils>/`` has its own warehouse, dbt target and log folders,
+analyst database, backup folder and a throwaway TINYTRACKER_SECRET, so sizes never share
+state and a stage's figures are its own. The stages are listed in :mod:`bench.run`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from bench.daily import write_daily_extract
+from bench.measure import StageResult, run_stage
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BENCH_DIR.parent
+
+
+LOAD_OK = (0, 3)  # 3: an organisation's MIS permission is revoked (by design in the generator)
+RAW_TABLES = (
+    "organisations",
+    "pupils",
+    "pupil_contacts",
+    "attendance_sessions",
+    "assessments",
+    "sen_records",
+    "employees",
+    "reports",
+    "correspondence",
+    "setup_imports",
+)
+
+
+def organisations_for(pupils: int) -> int:
+    return max(7, pupils // 2500)
+
+
+def size_environment(folder: Path, secret: str) -> dict[str, str]:
+    """Everything a stage reads from the environment, pointed into the size's own folder."""
+    warehouse = folder / "warehouse"
+    return {
+        **os.environ,
+        "TINYTRACKER_DB": str(warehouse / "tinytracker.duckdb"),
+        "TINYTRACKER_SECRET": secret,
+        "DBT_TARGET_PATH": str(folder / "target"),
+        "DBT_LOG_PATH": str(folder / "logs"),
+        "TINYTRACKER_ANALYTICS_DB": str(warehouse / "analytics.duckdb"),
+        "TINYTRACKER_BACKUP_DIR": str(folder / "backups"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def _query(db: Path, sql: str, parameters: list[object] | None = None) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, parameters or []).fetchall()
+    finally:
+        con.close()
+
+
+def _copy(db: Path, target: Path) -> None:
+    """A copy of a closed warehouse file (no WAL: every stage closes its connection)."""
+    if db.with_name(db.name + ".wal").exists():
+        raise RuntimeError(f"{db} has a WAL; refusing to copy a half-written warehouse")
+    shutil.copyfile(db, target)
+
+
+def _node_seconds(target: Path, top: int = 12) -> list[tuple[str, float]]:
+    """The slowest nodes of the last dbt command (target/run_results.json)."""
+    path = target / "run_results.json"
+    if not path.exists():
+        return []
+    results = json.loads(path.read_text())["results"]
+    timed = sorted(
+        ((r["unique_id"], float(r["execution_time"])) for r in results), key=lambda item: -item[1]
+    )
+    return [(uid, round(seconds, 2)) for uid, seconds in timed[:top]]
+
+
+def _dbt_summary(target: Path) -> dict[str, float]:
+    """Seconds dbt spent per resource type in its last command, and its own elapsed time."""
+    path = target / "run_results.json"
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    summary: dict[str, float] = {"dbt_elapsed": round(float(data.get("elapsed_time", 0)), 2)}
+    for result in data["results"]:
+        kind = result["unique_id"].split(".", 1)[0]
+        summary[kind] = round(summary.get(kind, 0.0) + float(result["execution_time"]), 2)
+    for result in data["results"]:
+        name = result["unique_id"].rsplit(".", 1)[-1]
+        if name in ("int_attendance_sessions_classified", "int_pupil_attendance_summarised"):
+            summary[name] = round(float(result["execution_time"]), 2)
+    return summary
+
+
+def bench_size(
+    pupils: int, out: Path, as_of: dt.date, sample: int, seed: int, log=print
+) -> dict[str, object]:
+    """Every stage for one size; returns the size's results (also written as JSON)."""
+    folder = out / str(pupils)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    organisations = organisations_for(pupils)
+    secret = secrets.token_hex(32)
+    env = size_environment(folder, secret)
+    db = Path(env["TINYTRACKER_DB"])
+    db.parent.mkdir(parents=True)
+    target = Path(env["DBT_TARGET_PATH"])
+    logs = folder / "stages.log"
+    tt = _bin("tinytracker")
+    stages: dict[str, StageResult] = {}
+    started = time.perf_counter()
+
+    def stage(name: str, command: list[str], ok: tuple[int, ...] = (0,)) -> StageResult:
+        result = run_stage(name, command, env=env, cwd=PROJECT_DIR, log=logs, ok_returncodes=ok)
+        stages[name] = result
+        log(
+            f"  {pupils:>7,} {name:<12} {result.wall_seconds:8.1f} s  "
+            f"{result.peak_rss_mb:8.0f} MB peak"
+        )
+        return result
+
+    as_of_text = as_of.isoformat()
+    stage(
+        "generate",
+        [
+            tt,
+            "generate",
+            "--out",
+            str(folder / "extract"),
+            "--pupils",
+            str(pupils),
+            "--organisations",
+            str(organisations),
+            "--years",
+            "1",
+            "--seed",
+            str(seed),
+            "--quiet",
+        ],
+    )
+    stage("load", [tt, "load", str(folder / "extract")], ok=LOAD_OK)
+    loaded_copy = folder / "loaded.duckdb"
+    _copy(db, loaded_copy)
+    counts = {table: _query(db, f"select count(*) from raw.{table}")[0][0] for table in RAW_TABLES}
+
+    stage(
+        "build",
+        _python(
+            "import sys; from tinytracker.core.dbt import run_dbt_build; "
+            f"sys.exit(run_dbt_build('{as_of_text}'))"
+        ),
+    )
+    build_nodes = _node_seconds(target)
+    build_summary = _dbt_summary(target)
+    stage("plan", [tt, "retention", "plan", "--as-of", as_of_text])
+    planned_copy = folder / "planned.duckdb"
+    _copy(db, planned_copy)
+    stage("apply", [tt, "retention", "apply", "--as-of", as_of_text])
+    apply_summary = _dbt_summary(target)
+    stage("publish", [tt, "publish"])
+    run = _query(
+        db,
+        "select run_id, subjects_affected, rows_affected from audit.retention_runs "
+        "where not is_dry_run order by started_at desc limit 1",
+    )
+    run_id, subjects, rows_changed = run[0] if run else (None, 0, 0)
+
+    # the floor, on the warehouse as loaded
+    floor_json = folder / "floor.json"
+    stage(
+        "floor",
+        [
+            sys.executable,
+            str(BENCH_DIR / "floor.py"),
+            str(loaded_copy),
+            "--as-of",
+            as_of_text,
+            "--json",
+            str(floor_json),
+        ],
+    )
+    floor = json.loads(floor_json.read_text())
+    token_sql = (
+        "select subject_kind, organisation_id, subject_token, rule_id "
+        "from audit.erasure_suppressions where run_id = ?"
+    )
+    ours = set(_query(db, token_sql, [run_id]))
+    theirs = set(_query(loaded_copy, token_sql, [floor["run_id"]]))
+    floor["same_subjects_as_ours"] = ours == theirs
+    floor["subjects_only_ours"] = len(ours - theirs)
+    floor["subjects_only_floor"] = len(theirs - ours)
+
+    # the per-subject eraser, on the warehouse as planned: rows as loaded, then in date order
+    by_day_copy = folder / "planned-by-day.duckdb"
+    shutil.copyfile(planned_copy, by_day_copy)
+    by_row_copy = folder / "planned-by-row.duckdb"
+    shutil.copyfile(planned_copy, by_row_copy)
+    eraser_json = folder / "eraser.json"
+    stage(
+        "eraser",
+        [
+            sys.executable,
+            str(BENCH_DIR / "per_subject.py"),
+            str(planned_copy),
+            "--sample",
+            str(sample),
+            "--json",
+            str(eraser_json),
+        ],
+    )
+    eraser = json.loads(eraser_json.read_text())
+    by_day_json = folder / "eraser-by-day.json"
+    stage(
+        "eraser_by_day",
+        [
+            sys.executable,
+            str(BENCH_DIR / "per_subject.py"),
+            str(by_day_copy),
+            "--sample",
+            str(sample),
+            "--layout",
+            "by-day",
+            "--json",
+            str(by_day_json),
+        ],
+    )
+    eraser_by_day = json.loads(by_day_json.read_text())
+    by_row_json = folder / "eraser-by-row.json"
+    stage(
+        "eraser_by_row",
+        [
+            sys.executable,
+            str(BENCH_DIR / "per_subject.py"),
+            str(by_row_copy),
+            "--sample",
+            str(sample),
+            "--granularity",
+            "row",
+            "--json",
+            str(by_row_json),
+        ],
+    )
+    eraser_by_row = json.loads(by_row_json.read_text())
+
+    # a daily extract: one more school day of marks, loaded and built incrementally
+    daily_folder = folder / "daily"
+    daily_started = time.perf_counter()
+    day, daily_rows = write_daily_extract(
+        daily_folder, pupils=pupils, organisations=organisations, years=1, seed=seed
+    )
+    daily_prepare_seconds = round(time.perf_counter() - daily_started, 2)
+    stage("daily_load", [tt, "load", str(daily_folder)], ok=LOAD_OK)
+    stage(
+        "daily_build",
+        _python(
+            "import sys; from tinytracker.core.dbt import run_dbt_build; "
+            f"sys.exit(run_dbt_build('{as_of_text}'))"
+        ),
+    )
+    daily_summary = _dbt_summary(target)
+    daily_nodes = _node_seconds(target)
+
+    size_bytes = {
+        name: path.stat().st_size for name, path in (("warehouse", db), ("loaded", loaded_copy))
+    }
+    for copy in (loaded_copy, planned_copy, by_day_copy, by_row_copy):  # big, done with
+        copy.unlink(missing_ok=True)
+    shutil.rmtree(folder / "extract", ignore_errors=True)
+    result = {
+        "pupils": pupils,
+        "organisations": organisations,
+        "as_of": as_of_text,
+        "raw_rows": counts,
+        "session_rows": counts["attendance_sessions"],
+        "total_rows": sum(counts.values()),
+        "file_bytes": size_bytes,
+        "stages": {name: r.as_dict() for name, r in stages.items()},
+        "subjects_actioned": int(subjects or 0),
+        "rows_changed": int(rows_changed or 0),
+        "floor": floor,
+        "eraser": eraser,
+        "eraser_by_day": eraser_by_day,
+        "eraser_by_row": eraser_by_row,
+        "build_nodes": build_nodes,
+        "build_dbt": build_summary,
+        "apply_dbt": apply_summary,
+        "daily": {
+            "day": day.isoformat(),
+            "rows": daily_rows,
+            "prepare_seconds": daily_prepare_seconds,
+            "dbt": daily_summary,
+            "nodes": daily_nodes,
+        },
+        "harness_seconds": round(time.perf_counter() - started, 1),
+    }
+    (folder / "results.json").write_text(json.dumps(result, indent=2))
+    return result
