@@ -32,10 +32,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="secret_command", metavar="ACTION", required=True)
-    check = actions.add_parser("check", help="check the secret against the warehouse")
+    check = actions.add_parser(
+        "check",
+        help="check the secret against the warehouse",
+        description=f"Say whether {secret.SECRET_ENV} is the secret this warehouse's token key is "
+        "wrapped under (creating the key on first use). Changes nothing else.",
+    )
     check.set_defaults(handler=_check)
     rotate = actions.add_parser(
-        "rotate", help=f"re-wrap the token key under {secret.NEW_SECRET_ENV}"
+        "rotate",
+        help=f"re-wrap the token key under {secret.NEW_SECRET_ENV}",
+        description=f"Check {secret.SECRET_ENV}, then re-wrap the token key under the secret in "
+        f"{secret.NEW_SECRET_ENV} in one transaction, and copy the new wrap into the erasure "
+        "ledger. Every token stays valid; the plain key never leaves the process.",
     )
     rotate.set_defaults(handler=_rotate)
 

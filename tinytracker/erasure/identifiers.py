@@ -27,7 +27,10 @@ What names whom:
 
 The same identifiers recognise an erased person whom a later extract sends again under a new
 MIS id (a school changing MIS keeps the UPN, the names and dates, not the ids):
-:func:`row_identifiers` reads them from the incoming row. What this cannot catch: a pupil
+:func:`row_identifiers` reads them from the incoming row. A pupil row with a UPN is the erased
+pupil when the UPN matches; its name and date of birth count only against a pupil erased
+without a UPN (a nursery child who has one now). A row without a UPN matches by name and date
+of birth. What this cannot catch: a pupil
 whose UPN, name and date of birth all changed; an employee re-sent without teacher number and
 with a new email; a contact with a new name or with neither the same email nor the same phone.
 
@@ -72,6 +75,9 @@ UPN = "(?i)[a-z][0-9]{11}[0-9a-z]"
 """A UPN: a check letter, 11 digits and a digit or letter (temporary UPNs end in a letter)."""
 
 KINDS = ("pupil", "employee", "pupil_contact")
+NO_UPN_NAME_DOB = "name_dob_noupn"
+"""Name and date of birth of a pupil erased without a UPN: the one case where a row that does
+carry a UPN is recognised by name and date of birth."""
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -179,12 +185,18 @@ def payload_identifiers(kind: str, payload: str) -> str:
 def person_identifiers(kind: str, person: str) -> str:
     """SQL list of the identifier strings of the stored person row aliased ``person``."""
     if kind == "pupil":
+        name_dob = (
+            f"{normalise('forename', f'{person}.forename')} || '|' || "
+            f"{normalise('surname', f'{person}.surname')} || '|' || "
+            f"strftime({person}.date_of_birth, '%Y-%m-%d')"
+        )
         parts = [
             f"'upn=' || {normalise('upn', f'{person}.upn')}",
             f"'id=' || {normalise('pupil_id', f'{person}.pupil_id')}",
-            f"'name_dob=' || {normalise('forename', f'{person}.forename')} || '|' || "
-            f"{normalise('surname', f'{person}.surname')} || '|' || "
-            f"strftime({person}.date_of_birth, '%Y-%m-%d')",
+            f"'name_dob=' || {name_dob}",
+            # a pupil without a UPN (a nursery child) may come back with one
+            f"case when {normalise('upn', f'{person}.upn')} is null "
+            f"then '{NO_UPN_NAME_DOB}=' || {name_dob} end",
         ]
     elif kind == "employee":
         parts = [
@@ -242,10 +254,15 @@ def row_identifiers(kind: str, value_of: Callable[[str], str]) -> str:
         return normalise(field, value_of(column or field))
 
     if kind == "pupil":
+        name_dob = (
+            f"{norm('forename')} || '|' || {norm('surname')} || '|' || {norm('date_of_birth')}"
+        )
+        # with a UPN, the UPN decides: name and date of birth match only a pupil erased without
+        # one (twins are told apart by forename; two children sharing all three are not)
         parts = [
             f"'upn=' || {norm('upn')}",
-            f"'name_dob=' || {norm('forename')} || '|' || {norm('surname')} || '|' || "
-            f"{norm('date_of_birth')}",
+            f"case when {norm('upn')} is null then 'name_dob=' || {name_dob} "
+            f"else '{NO_UPN_NAME_DOB}=' || {name_dob} end",
         ]
     elif kind == "employee":
         parts = [f"'trn=' || {norm('teacher_number')}", f"'email=' || {norm('email')}"]
