@@ -57,6 +57,11 @@ final as (
         severity,
         status,
         status = 'pass' as is_passed,
+        -- dbt's own shape tests; the page lists the others one by one
+        test_kind in (
+            'not_null', 'unique', 'accepted_values', 'relationships',
+            'unique_combination_of_columns'
+        ) as is_structural_test,
         failures,
         message,
         executed_at,

@@ -313,6 +313,7 @@ final as (
 
     select
         activities.activity_id,
+        cast(activities.record_order as {{ dbt.type_int() }}) as record_order,
         activities.activity,
         activities.controller,
         '{{ var("ropa:processor", "Tiny Tracker (processor)") }}' as processor,
