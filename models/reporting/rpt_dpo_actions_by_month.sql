@@ -52,8 +52,9 @@ actioned as (
 
     from erasure_suppressions
     inner join evaluation
-        on erasure_suppressions.actioned_on between evaluation.history_starts_on
-        and evaluation.as_of
+        on
+            erasure_suppressions.actioned_on between evaluation.history_starts_on
+            and evaluation.as_of
     left join rule_ids
         on
             erasure_suppressions.rule_id = rule_ids.rule_id

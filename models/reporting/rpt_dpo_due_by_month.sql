@@ -28,8 +28,9 @@ upcoming as (
 
     from retention_status
     inner join evaluation
-        on retention_status.due_on between evaluation.forecast_starts_on
-        and evaluation.forecast_ends_on
+        on
+            retention_status.due_on between evaluation.forecast_starts_on
+            and evaluation.forecast_ends_on
     where
         retention_status.status in ('retained', 'on_hold')
         and retention_status.is_winning_rule

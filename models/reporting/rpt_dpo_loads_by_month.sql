@@ -23,8 +23,9 @@ recent as (
 
     from load_log
     inner join evaluation
-        on cast(load_log.loaded_at as date) between evaluation.history_starts_on
-        and evaluation.as_of
+        on
+            cast(load_log.loaded_at as date) between evaluation.history_starts_on
+            and evaluation.as_of
 
 ),
 

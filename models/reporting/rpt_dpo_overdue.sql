@@ -12,7 +12,11 @@ retention_status as (
 
 past_due as (
 
-    select *
+    select
+        *,
+        {{ dbt.datediff('due_on', 'as_of', 'day') }}
+            as days_past_due
+
     from retention_status
     where
         is_winning_rule
@@ -29,9 +33,7 @@ final as (
         action,
         count(case when status = 'due' then 1 end) as overdue_subject_count,
         min(case when status = 'due' then due_on end) as overdue_since,
-        max(
-            case when status = 'due' then {{ dbt.datediff('due_on', 'as_of', 'day') }} end
-        ) as max_days_overdue,
+        max(case when status = 'due' then days_past_due end) as max_days_overdue,
         count(case when status = 'on_hold' then 1 end) as held_past_due_subject_count,
         min(case when status = 'on_hold' then due_on end) as held_past_due_since,
         as_of

@@ -26,8 +26,9 @@ recent as (
 
     from quarantine
     inner join evaluation
-        on cast(quarantine.quarantined_at as date) between evaluation.history_starts_on
-        and evaluation.as_of
+        on
+            cast(quarantine.quarantined_at as date) between evaluation.history_starts_on
+            and evaluation.as_of
 
 ),
 

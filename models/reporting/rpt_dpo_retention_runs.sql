@@ -38,8 +38,9 @@ applied_runs as (
 
     from retention_runs
     inner join evaluation
-        on cast(retention_runs.started_at as date) between evaluation.history_starts_on
-        and evaluation.as_of
+        on
+            cast(retention_runs.started_at as date) between evaluation.history_starts_on
+            and evaluation.as_of
     where
         not retention_runs.is_dry_run
         and retention_runs.rows_affected > 0

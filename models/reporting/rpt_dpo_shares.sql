@@ -37,8 +37,9 @@ recent_shares as (
 
     from shares
     inner join evaluation
-        on cast(shares.exported_at as date) between evaluation.history_starts_on
-        and evaluation.as_of
+        on
+            cast(shares.exported_at as date) between evaluation.history_starts_on
+            and evaluation.as_of
 
 ),
 

@@ -259,15 +259,17 @@ recipient_parts as (
         activities.fixed_recipients,
         case
             when analysts.activity_id is not null
-                then '; Tiny Tracker analysts: anonymised aggregates only (marts, small '
-                || 'cells suppressed), in a separate read-only database'
+                then
+                    '; Tiny Tracker analysts: anonymised aggregates only (marts, small '
+                    || 'cells suppressed), in a separate read-only database'
             else ''
         end as analyst_recipients,
         case
             when trust_shares.activity_id is not null
-                then '; academy trusts, with each organisation''s recorded consent, '
-                || 'anonymised aggregates only: '
-                || coalesce(trust_list.trusts, 'no organisation belongs to a trust')
+                then
+                    '; academy trusts, with each organisation''s recorded consent, '
+                    || 'anonymised aggregates only: '
+                    || coalesce(trust_list.trusts, 'no organisation belongs to a trust')
             else ''
         end as trust_recipients
 
