@@ -1,8 +1,9 @@
 {#- Held back: every standing legal hold, who placed it, since when, why, and how many subjects
     it keeps (retention_hold_coverage), past their due_on ones apart. A hold's reason is free
-    text that may name a person: it is shown only when it contains no name, id, UPN, email or
-    teacher number of anyone of the organisation (3 characters or more, any letter case);
-    otherwise it is withheld and `tinytracker hold list` shows it to whoever may read it. -#}
+    text that may name a person: it is shown only when no name, id, UPN, email or teacher
+    number of anyone of the organisation (3 characters or more) occurs in it as whole words,
+    in any letter case; otherwise it is withheld and `tinytracker hold list` shows it to
+    whoever may read it. -#}
 {%- set subject_kinds = ['pupil', 'pupil_contact', 'employee', 'correspondence', 'setup_import'] -%}
 {%- set identifier_columns = [
     ('stg_pupils', ['forename', 'surname', 'upn', 'pupil_id', 'email']),
@@ -37,14 +38,14 @@ evaluation as (
 
 ),
 
--- every identifier of every person of the organisations, lower case
+-- every identifier of every person of the organisations, as padded words
 identifiers as (
 
     {% for model, columns in identifier_columns %}
         {% for column in columns %}
             select
                 organisation_id,
-                lower({{ column }}) as identifier
+                {{ tinytracker.padded_words(column) }} as identifier
             from {{ ref(model) }}
             where {{ dbt.length(column) }} >= 3
             {% if not loop.last %}union all{% endif %}
@@ -62,7 +63,9 @@ reasons_naming_someone as (
     inner join identifiers
         on
             legal_holds.organisation_id = identifiers.organisation_id
-            and {{ dbt.position('identifiers.identifier', 'lower(legal_holds.reason)') }} > 0
+            and {{ dbt.position(
+                'identifiers.identifier', tinytracker.padded_words('legal_holds.reason')
+            ) }} > 0
 
 ),
 

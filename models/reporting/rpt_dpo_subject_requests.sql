@@ -25,12 +25,19 @@ judged as (
         subject_requests.organisation_id,
         subject_requests.received_on,
         subject_requests.due_on,
-        subject_requests.completed_on,
+        -- answered by as_of: a report for an earlier day shows the request as it stood then
+        case
+            when subject_requests.completed_on <= evaluation.as_of
+                then subject_requests.completed_on
+        end as completed_on,
         subject_requests.status,
-        subject_requests.completed_on is not null as is_answered,
+        coalesce(subject_requests.completed_on <= evaluation.as_of, false) as is_answered,
         -- answered after its deadline, or still open after it
-        coalesce(subject_requests.completed_on, evaluation.as_of) > subject_requests.due_on
-            as is_late,
+        case
+            when subject_requests.completed_on <= evaluation.as_of
+                then subject_requests.completed_on
+            else evaluation.as_of
+        end > subject_requests.due_on as is_late,
         evaluation.as_of,
         evaluation.history_starts_on
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from worked_examples import HOLDS, load_worked_examples, write_extract
 
 from tinytracker.cli.main import main
 from tinytracker.core import paths, secret, warehouse
 from tinytracker.core.dbt import run_dbt_build
 from tinytracker.retention import holds
-from worked_examples import HOLDS, load_worked_examples, write_extract
 
 from conftest import TEST_SECRET
 

@@ -83,8 +83,15 @@ def write_html_report(
     )
 
 
-def write_nightly_report(as_of: dt.date, db: Path | None = None) -> HtmlReport:
-    """The service's page for ``as_of`` in ``reports/<as_of>/`` (replaced if it exists)."""
+def write_nightly_report(as_of: dt.date | None, db: Path | None = None) -> HtmlReport:
+    """The service's page in ``reports/<date>/`` (replaced if it exists), for ``as_of`` or,
+    when None, the date the retention models are built for."""
+    if as_of is None:
+        con = warehouse.connect(db, read_only=True)
+        try:
+            as_of = report_data.evaluation(con).as_of
+        finally:
+            con.close()
     return write_html_report(reports_dir() / as_of.isoformat(), as_of=as_of, db=db)
 
 
