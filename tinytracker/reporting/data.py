@@ -282,6 +282,18 @@ def load(
             f"build them for that date first (tinytracker build --as-of {as_of}), or leave "
             "out --as-of to report on the date they are built for"
         )
+    try:
+        return _read(con, built, organisation_id)
+    except duckdb.Error as exc:
+        raise TinyTrackerError(
+            f"the reporting models do not match this version of tinytracker ({exc}): build "
+            f"them again (tinytracker build --as-of {built.as_of})"
+        ) from exc
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection, built: Evaluation, organisation_id: str | None
+) -> ReportData:
     _snapshot(con)
     name = None
     if organisation_id is not None:

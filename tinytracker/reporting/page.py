@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Sequence
 
 from tinytracker.reporting import ropa
-from tinytracker.reporting.data import ReportData, Row, headline_labels
-from tinytracker.reporting.plots import PIXEL_HEIGHT, PIXEL_WIDTH, Plot
+from tinytracker.reporting.data import ReportData, headline_labels
+from tinytracker.reporting.html_parts import alert, check_table, esc, figure, fmt, table
+from tinytracker.reporting.plots import Plot
 from tinytracker.reporting.style import CSS
 
 SECTIONS = (
@@ -41,59 +41,6 @@ CHECK_SECTIONS = {
     "reporting": "ropa",
     "seed": "ropa",
 }
-
-
-def esc(value: object) -> str:
-    return html.escape(fmt(value))
-
-
-def fmt(value: object) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def table(rows: Sequence[Row], columns: Sequence[tuple[str, str]], empty: str) -> str:
-    """A table of ``rows`` showing ``columns`` (key, heading); ``empty`` when there are none."""
-    if not rows:
-        return f"<p class='empty'>{html.escape(empty)}</p>"
-    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td class='{'num' if isinstance(row[key], int | float) else ''}'>{esc(row[key])}</td>"
-            for key, _ in columns
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def figure(plot: Plot) -> str:
-    return (
-        f"<figure><img class='plot' data-plot='{plot.key}' src='{plot.data_uri}' "
-        f"width='{PIXEL_WIDTH}' height='{PIXEL_HEIGHT}' alt='{html.escape(plot.alt)}'>"
-        f"<figcaption>{html.escape(plot.alt)}</figcaption></figure>"
-    )
-
-
-def shorten(text: object, limit: int = 240) -> str:
-    """A long description cut at a word boundary (the full text is in the dbt docs)."""
-    value = fmt(text)
-    return value if len(value) <= limit else value[:limit].rsplit(" ", 1)[0] + " …"
-
-
-def alert(text: str, *, ok: bool) -> str:
-    return f"<p class='{'ok' if ok else 'alert'}'>{html.escape(text)}</p>"
 
 
 def _headlines(data: ReportData) -> str:
@@ -370,14 +317,15 @@ def _checks(data: ReportData, plots: dict[str, Plot]) -> str:
         ("test_name", "check"),
         ("guards", "guards"),
         ("what_it_guards", "what it guards"),
+        ("executed_at", "last run (UTC)"),
     ]
     return (
         alert(summary, ok=not failed and bool(run["checks"]))
         + figure(plots["checks"])
         + "<h3>Not passed</h3>"
-        + _check_table(failed, columns, "Every check passed.")
+        + check_table(failed, columns, "Every check passed.", CHECK_SECTIONS)
         + "<h3>Compliance checks</h3>"
-        + _check_table(data.table("checks_compliance"), columns, "No result yet.")
+        + check_table(data.table("checks_compliance"), columns, "No result yet.", CHECK_SECTIONS)
         + "<h3>Structural checks (not null, unique, accepted values, relationships)</h3>"
         + table(
             data.table("checks_structure"),
@@ -391,25 +339,6 @@ def _checks(data: ReportData, plots: dict[str, Plot]) -> str:
             "No result yet.",
         )
     )
-
-
-def _check_table(rows: list[Row], columns: list[tuple[str, str]], empty: str) -> str:
-    if not rows:
-        return f"<p class='empty'>{html.escape(empty)}</p>"
-    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in columns)
-    body = []
-    for row in rows:
-        section = CHECK_SECTIONS.get(row["guarded_layer"] or "", "ropa")
-        guards = row["guarded_relation"] + (
-            f".{row['guarded_column']}" if row["guarded_column"] else ""
-        )
-        body.append(
-            f"<tr class='{'' if row['is_passed'] else 'failed'}'>"
-            f"<td>{esc(row['status'])}</td><td class='name'>{esc(row['test_name'])}</td>"
-            f"<td><a href='#{section}'>{esc(guards)}</a></td>"
-            f"<td>{esc(shorten(row['what_it_guards']))}</td></tr>"
-        )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def render(data: ReportData, plots: dict[str, Plot], generated_at: dt.datetime) -> str:

@@ -24,7 +24,7 @@ th, td { border-bottom: 1px solid var(--line); padding: 3px 6px; text-align: lef
          vertical-align: top; overflow-wrap: anywhere; }
 td.name { font-family: ui-monospace, monospace; font-size: 11px; max-width: 320px; }
 th { background: #f3f5f7; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.failed td { color: var(--bad); font-weight: 600; }
 .headlines { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr));
              gap: 8px; margin: 0; }
