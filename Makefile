@@ -19,7 +19,8 @@ TEST_DB := $(TEST_DIR)/tinytracker.duckdb
 BENCH_SIZES ?= 10000 30000 100000
 BENCH_SMOKE_SIZES ?= 1000
 
-.PHONY: help setup demo test pytest dbt-test lint validate ui docs clean bench bench-smoke reliability
+.PHONY: help setup demo test pytest dbt-test lint validate ui docs clean bench bench-smoke \
+	reliability report-screenshot
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -82,6 +83,11 @@ bench: setup  ## benchmark 10k/30k/100k-pupil trusts vs the SQL floor and a per-
 
 bench-smoke: setup  ## the benchmark harness on one small trust (bench/out/smoke, docs untouched; part of make test)
 	$(BIN)/python bench/run.py --sizes $(BENCH_SMOKE_SIZES) --sample 20 --out bench/out/smoke
+
+report-screenshot: setup  ## the DPO page of the demo warehouse (make demo first) as docs/dpo-report.png (needs Chromium)
+	@test -f $(DEMO_DIR)/tinytracker.duckdb || { echo "no demo warehouse: run make demo first"; exit 1; }
+	TINYTRACKER_DB=$(abspath $(DEMO_DIR)/tinytracker.duckdb) $(TT) report --html --out $(DEMO_DIR)/report
+	$(BIN)/python tests/python/browser.py $(DEMO_DIR)/report/report.html docs/dpo-report.png 1800
 
 clean:  ## remove build output and the local warehouses (not the demo extract's source)
 	rm -rf target logs $(TEST_DIR) $(DEMO_DIR)

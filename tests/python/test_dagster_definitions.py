@@ -30,15 +30,22 @@ WRITER_STEPS = {  # every step that opens the warehouse file, by job
     "retention_apply": {"retention_run", "retention_run_nothing_overdue_after_apply"},
     "load_extract": {"load_extract_folder"},
     "nightly_backup": {"snapshot_warehouse"},
+    "write_dpo_report": {"dpo_report"},
 }
 
 
 # --- what the code location defines ------------------------------------------------------
 
 
-def test_definitions_load_jobs_schedules_and_the_landing_sensor(defs: dg.Definitions):
+def test_definitions_load_jobs_schedules_and_the_sensors(defs: dg.Definitions):
     jobs = {job.name for job in defs.resolve_all_job_defs()}
-    assert {"nightly_build", "retention_apply", "load_extract", "nightly_backup"} <= jobs
+    assert {
+        "nightly_build",
+        "retention_apply",
+        "load_extract",
+        "nightly_backup",
+        "write_dpo_report",
+    } <= jobs
     schedules = {s.name: s for s in defs.schedules}
     expected = {
         "nightly_build_schedule": ("0 1 * * *", "nightly_build"),
@@ -50,8 +57,20 @@ def test_definitions_load_jobs_schedules_and_the_landing_sensor(defs: dg.Definit
         assert schedules[name].cron_schedule == cron
         assert schedules[name].execution_timezone == "Europe/London"
         assert schedules[name].job_name == job_name
-    (sensor,) = defs.sensors
-    assert sensor.name == "landing_sensor" and sensor.job_name == "load_extract"
+    sensors = {sensor.name: sensor for sensor in defs.sensors}
+    assert set(sensors) == {
+        "landing_sensor",
+        "dpo_report_after_retention_apply",
+        "dpo_report_after_failed_retention_apply",
+    }
+    assert sensors["landing_sensor"].job_name == "load_extract"
+    for name in ("dpo_report_after_retention_apply", "dpo_report_after_failed_retention_apply"):
+        assert sensors[name].job_name == "write_dpo_report"
+    # the report is downstream of the retention run, but not in its job: the blocking check
+    # must not stop the page on the night something is overdue
+    graph = defs.resolve_asset_graph()
+    assert dg.AssetKey("retention_run") in graph.get(dg.AssetKey("dpo_report")).parent_keys
+    assert "dpo_report" not in {n.name for n in defs.resolve_job_def("retention_apply").graph.nodes}
 
 
 def test_every_step_that_opens_the_warehouse_runs_in_the_warehouse_pool(defs: dg.Definitions):
@@ -210,3 +229,54 @@ def test_sensor_skips_when_there_is_no_landing_folder(
     monkeypatch.setenv("TINYTRACKER_LANDING_DIR", str(tmp_path / "missing"))
     result = sense(defs, None)
     assert not result.run_requests and "does not exist" in result.skip_reason.skip_message
+
+
+# --- the DPO report after retention runs --------------------------------------------------
+
+
+def test_the_report_follows_an_applied_retention_run_and_skips_a_dry_run(defs: dg.Definitions):
+    """Whether retention_apply succeeded or failed, the report sensors request the page for
+    the date its retention run applied; a dry run (nothing changed) gets none."""
+
+    @dg.asset(key="retention_run")
+    def retention_run_that_did(context) -> dg.MaterializeResult:
+        tags = context.run.tags
+        return dg.MaterializeResult(
+            metadata={"as_of": tags["as_of"], "dry_run": tags["dry_run"] == "true"}
+        )
+
+    instance = dg.DagsterInstance.ephemeral()
+    for sensor_name in (
+        "dpo_report_after_retention_apply",
+        "dpo_report_after_failed_retention_apply",
+    ):
+        sensor = defs.resolve_sensor_def(sensor_name)
+        for dry_run in ("false", "true"):
+            run = dg.materialize(
+                [retention_run_that_did],
+                instance=instance,
+                tags={"as_of": "2025-10-01", "dry_run": dry_run},
+            )
+            context = dg.build_run_status_sensor_context(
+                sensor_name=sensor_name,
+                dagster_instance=instance,
+                dagster_run=run.dagster_run,
+                dagster_event=run.get_run_success_event(),
+            )
+            result = sensor(context)
+            if dry_run == "true":
+                assert isinstance(result, dg.SkipReason) and "dry run" in result.skip_message
+                continue
+            assert result.run_config == {"ops": {"dpo_report": {"config": {"as_of": "2025-10-01"}}}}
+            assert run.run_id in result.run_key
+            assert dg.validate_run_config(
+                defs.resolve_job_def("write_dpo_report"), result.run_config
+            )
+
+
+def test_a_run_that_made_no_retention_run_gets_no_report():
+    from orchestration.defs.reporting.outcome import report_after_apply
+
+    assert "made no retention run" in report_after_apply("abc", None, None)
+    run_key, config = report_after_apply("abc", dt.date(2025, 10, 1), False)
+    assert run_key == "dpo_report after abc"

@@ -58,12 +58,16 @@ grep -E "^(file|total|pupils|pupil_contacts|attendance)" "$DEMO/reload.log" || t
 step "7. What the warehouse holds now"
 $TT report
 
+step "8. The data-protection officer's page and the record of processing"
+$TT report --html --out "$DEMO/report"
+
 cat <<EOT
 
 == Where to look
   warehouse       $TINYTRACKER_DB
   analyst copy    $TINYTRACKER_ANALYTICS_DB (read-only; Parquet in $DEMO/analytics/)
   build / apply   $DEMO/build.log, $DEMO/apply.log
+  DPO page        $DEMO/report/report.html (record of processing: ropa.csv, ropa.md)
   explore         export TINYTRACKER_DB=$TINYTRACKER_DB, then: make ui (Dagster),
                   make docs (dbt docs), .venv/bin/tinytracker --help
 EOT
