@@ -19,7 +19,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from worked_examples import HOLDS, load_worked_examples, write_extract
 
 from tinytracker.cli.main import main
 from tinytracker.core import paths, secret, warehouse
