@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from tinytracker.core.errors import TinyTrackerError
-from tinytracker.core.warehouse import relation_exists
+from tinytracker.core.warehouse import relation_exists, scalar
 
 SCHEMA = "reporting"
 Row = dict[str, Any]
@@ -313,8 +313,7 @@ def _read(
     headlines = {}
     for key, (_, sql) in HEADLINES.items():
         filtered = "{org}" in sql
-        (value,) = con.execute(sql.format(org=org_filter), params if filtered else []).fetchone()
-        headlines[key] = int(value)
+        headlines[key] = int(scalar(con, sql.format(org=org_filter), params if filtered else []))
     plot_rows = {}
     for key, sql in PLOT_QUERIES.items():
         filtered = "{org}" in sql
