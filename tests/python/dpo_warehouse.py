@@ -101,10 +101,18 @@ def dpo_warehouse(
         env.setenv("DBT_TARGET_PATH", str(root / "target"))
         _run(
             "hold", "add", "--organisation", held_org, "--pupil", held_pupil,
-            "--reason", f"complaint by the {held_surname} family, see file", "--by", OPERATOR,
+            "--reason", "complaint", "--ticket", "CASE-17", "--by", OPERATOR,
         )  # fmt: skip
+        # a hold recorded by an older version, whose free-text reason names the family: the
+        # page must withhold it (the CLI now refuses free text)
+        con = duckdb.connect(str(db))
+        con.execute(
+            "update audit.legal_holds set reason = ? where subject_id = ?",
+            [f"complaint by the {held_surname} family, see file", held_pupil],
+        )
+        con.close()
         _run(
-            "hold", "add", "--organisation", "ORG006", "--reason", "insurer claim under review",
+            "hold", "add", "--organisation", "ORG006", "--reason", "insurance_claim",
             "--by", OPERATOR,
         )  # fmt: skip
         _run(
@@ -119,7 +127,7 @@ def dpo_warehouse(
         )  # fmt: skip
         _run(
             "erase", "pupil", "--organisation", erased_org, "--id", erased_pupil,
-            "--reason", "school request, ticket 4411", "--apply", "--by", OPERATOR,
+            "--reason", "controller_request", "--apply", "--by", OPERATOR,
         )  # fmt: skip
         _run("share", "trust", "TR001", "--out", str(root / "share"), "--by", OPERATOR)
         _run("organisation", "revoke-permission", "ORG004", "--by", OPERATOR)

@@ -17,7 +17,7 @@ from conftest import SYNTHETIC_AS_OF, read
 
 AS_OF = SYNTHETIC_AS_OF.isoformat()
 RAW_TABLES = [f"raw.{f.name}" for f in LANDING_FILES] + ["raw.quarantine"]
-REASON = "erasure request from the school, ticket 4411"
+REASON = "controller_request"
 
 
 def raw_unchanged(before: Path, after: Path) -> bool:

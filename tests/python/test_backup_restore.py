@@ -212,7 +212,7 @@ def test_restore_replays_erasure_requests_row_by_row_and_keeps_an_authors_map(
     con.close()
     setup_rows = read(db, f"select count(*) from raw.setup_imports where organisation_id = '{org}'")
     snapshots.snapshot(SNAPSHOT_DAY)
-    reason = "erasure request from the school, ticket 4411"
+    reason = "controller_request"
     for kind, subject in (("pupil", pupil), ("employee", employee)):
         assert (
             main(

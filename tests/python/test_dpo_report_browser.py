@@ -197,7 +197,7 @@ def test_no_name_upn_or_mis_id_of_a_person_appears_in_the_page(
     # the hold whose reason names its pupil is listed, its reason withheld
     assert dpo_warehouse.held_pupil_surname not in browser_run["source"]
     assert "withheld: the reason names a person" in browser_run["text"]
-    assert "insurer claim under review" in browser_run["text"]
+    assert "insurance_claim" in browser_run["text"]
 
 
 def _organisation_names(dpo_warehouse: DpoWarehouse) -> list[str]:

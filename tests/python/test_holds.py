@@ -45,22 +45,20 @@ def con(db: Path) -> duckdb.DuckDBPyConnection:
 
 
 def test_hold_records_who_placed_it_when_and_why(con):
-    hold = holds.add_hold(
-        con, "ORG-1", "  Tribunal claim  ", subject_kind="pupil", subject_id="P-1"
-    )
+    hold = holds.add_hold(con, "ORG-1", "  Litigation  ", subject_kind="pupil", subject_id="P-1")
     (stored,) = holds.list_holds(con)
     assert stored == hold
     assert (stored.subject_kind, stored.subject_id, stored.reason) == (
         "pupil",
         "P-1",
-        "Tribunal claim",
+        "litigation",
     )
     assert stored.placed_by == getpass.getuser()
     assert stored.is_active and stored.placed_at is not None
 
 
 def test_organisation_hold_names_no_subject(con):
-    hold = holds.add_hold(con, "ORG-1", "Complaint", placed_by="dpo")
+    hold = holds.add_hold(con, "ORG-1", "complaint", placed_by="dpo")
     assert (hold.subject_kind, hold.subject_id, hold.placed_by) == ("organisation", None, "dpo")
 
 
@@ -78,17 +76,29 @@ def test_hold_on_an_unknown_organisation_or_subject_is_refused(
     con, organisation_id, kind, subject_id, message
 ):
     with pytest.raises(TinyTrackerError, match=message):
-        holds.add_hold(con, organisation_id, "reason", subject_kind=kind, subject_id=subject_id)
+        holds.add_hold(con, organisation_id, "complaint", subject_kind=kind, subject_id=subject_id)
     assert holds.list_holds(con, include_released=True) == []
 
 
-def test_hold_without_a_reason_is_refused(con):
-    with pytest.raises(TinyTrackerError, match="needs a reason"):
-        holds.add_hold(con, "ORG-1", "   ")
+@pytest.mark.parametrize("reason", ["   ", "complaint by the Smith family, 53 Conor Gardens"])
+def test_hold_without_a_reason_category_is_refused(con, reason):
+    with pytest.raises(TinyTrackerError, match="Free text is refused"):
+        holds.add_hold(con, "ORG-1", reason)
+    assert holds.list_holds(con, include_released=True) == []
+
+
+def test_hold_keeps_a_case_reference_but_never_one_shaped_like_an_identifier(con):
+    hold = holds.add_hold(con, "ORG-1", "litigation", ticket="CASE-2025/117")
+    assert con.execute(
+        "select reason, ticket from audit.legal_holds where hold_id = ?", [hold.hold_id]
+    ).fetchall() == [("litigation", "CASE-2025/117")]
+    for ticket in ("B801200005001", "b8012 0000 5001", "mum@example.org", "07700900123"):
+        with pytest.raises(TinyTrackerError, match="UPN, an email address or a phone"):
+            holds.add_hold(con, "ORG-1", "litigation", ticket=ticket)
 
 
 def test_released_hold_stays_in_the_audit_table_with_who_released_it(con):
-    hold = holds.add_hold(con, "ORG-1", "Complaint")
+    hold = holds.add_hold(con, "ORG-1", "complaint")
     released = holds.release_hold(con, hold.hold_id, released_by="dpo")
     assert (released.released_by, released.is_active) == ("dpo", False)
     assert holds.list_holds(con) == []
@@ -98,7 +108,7 @@ def test_released_hold_stays_in_the_audit_table_with_who_released_it(con):
 def test_releasing_an_unknown_or_already_released_hold_is_an_error(con):
     with pytest.raises(TinyTrackerError, match="no legal hold with id 'nope'"):
         holds.release_hold(con, "nope")
-    hold = holds.add_hold(con, "ORG-1", "Complaint")
+    hold = holds.add_hold(con, "ORG-1", "complaint")
     holds.release_hold(con, hold.hold_id)
     with pytest.raises(TinyTrackerError, match="already released"):
         holds.release_hold(con, hold.hold_id)
@@ -115,7 +125,7 @@ def test_hold_command_adds_lists_and_releases(db, capsys):
                 "--employee",
                 "E-1",
                 "--reason",
-                "Employment dispute",
+                "litigation",
                 "--by",
                 "dpo",
             ]
@@ -128,7 +138,7 @@ def test_hold_command_adds_lists_and_releases(db, capsys):
 
     assert main(["hold", "list"]) == 0
     listing = capsys.readouterr().out
-    assert hold_id in listing and "employee E-1" in listing and "Employment dispute" in listing
+    assert hold_id in listing and "employee E-1" in listing and "litigation" in listing
 
     assert main(["hold", "release", hold_id, "--by", "dpo"]) == 0
     assert f"hold {hold_id} released by dpo" in capsys.readouterr().out
@@ -140,7 +150,9 @@ def test_hold_command_adds_lists_and_releases(db, capsys):
 
 def test_hold_command_prints_one_clear_line_for_an_unknown_pupil(db, capsys):
     assert (
-        main(["hold", "add", "--organisation", "ORG-1", "--pupil", "P-404", "--reason", "Dispute"])
+        main(
+            ["hold", "add", "--organisation", "ORG-1", "--pupil", "P-404", "--reason", "litigation"]
+        )
         == 2
     )
     err = capsys.readouterr().err

@@ -116,7 +116,7 @@ def test_held_subjects_are_not_touched(wh: Path, tmp_path: Path):
         organisation_id=org,
         subject_kind="pupil",
         subject_id=pupil,
-        reason="complaint under investigation",
+        reason="complaint",
         placed_by="dpo",
     )
     holds.add_hold(
@@ -124,7 +124,7 @@ def test_held_subjects_are_not_touched(wh: Path, tmp_path: Path):
         organisation_id=held_org,
         subject_kind="organisation",
         subject_id=None,
-        reason="legal claim",
+        reason="litigation",
         placed_by="dpo",
     )
     con.close()
@@ -175,16 +175,16 @@ def test_hold_placed_after_the_plan_was_built_is_kept_by_apply_no_build(wh: Path
             "--pupil",
             pupil,
             "--reason",
-            "complaint under investigation",
+            "complaint",
             "--by",
             "dpo",
         )[0]
         == 0
     )
     assert (
-        run_cli(
-            "hold", "add", "--organisation", held_org, "--reason", "legal claim", "--by", "dpo"
-        )[0]
+        run_cli("hold", "add", "--organisation", held_org, "--reason", "litigation", "--by", "dpo")[
+            0
+        ]
         == 0
     )
     # what the holds cover, as the retention models would hold it: the whole organisation,

@@ -97,7 +97,7 @@ def test_setup_rows_of_someone_on_hold_are_kept_even_when_they_name_the_pupil(wh
     holds.add_hold(
         con,
         org,
-        "complaint about another pupil",
+        "complaint",
         subject_kind="pupil",
         subject_id=held_pupil,
         placed_by="dpo",

@@ -183,12 +183,12 @@ def add_hand_made_rows(db: Path, org: str, pupil: str) -> dict[str, Any]:
         holds.add_hold(
             con,
             org,
-            "complaint about a report",
+            "complaint",
             subject_kind="pupil",
             subject_id=pupil,
             placed_by="dpo",
         )
-        holds.add_hold(con, org, "dispute with the organisation", placed_by="dpo")
+        holds.add_hold(con, org, "litigation", placed_by="dpo")
         con.execute("checkpoint")
     finally:
         con.close()
@@ -273,7 +273,7 @@ def test_sar_holds_every_row_about_the_pupil_and_nothing_about_anyone_else(wh, t
     # the rest of the warehouse: retention status, holds, the de-identified layer
     kinds = {r["subject_kind"] for r in rows("retention.retention_status")}
     assert {"pupil", "pupil_contact", "correspondence", "setup_import"} <= kinds
-    assert [r["reason"] for r in rows("audit.legal_holds")] == ["complaint about a report"]
+    assert [r["reason"] for r in rows("audit.legal_holds")] == ["complaint"]
     assert "reason" not in sections["audit.legal_holds (organisation)"]["columns"]
     assert len(rows("audit.legal_holds (organisation)")) == 1
     assert len(rows("intermediate.int_pupil_keys")) == 1

@@ -105,7 +105,7 @@ def test_sar_for_an_employee_holds_every_row_about_them_and_nothing_about_anyone
         holds.add_hold(
             con,
             org,
-            "grievance under review",
+            "complaint",
             subject_kind="employee",
             subject_id=employee,
             placed_by="dpo",
@@ -113,7 +113,7 @@ def test_sar_for_an_employee_holds_every_row_about_them_and_nothing_about_anyone
         holds.add_hold(
             con,
             org,
-            "grievance of a colleague",
+            "complaint",
             subject_kind="employee",
             subject_id=other,
             placed_by="dpo",
@@ -135,7 +135,7 @@ def test_sar_for_an_employee_holds_every_row_about_them_and_nothing_about_anyone
     assert len(rows("raw.correspondence")) == correspondence > 0
     assert [r["row_number"] for r in rows("raw.setup_imports")] == [1, 2, 3]
     assert sorted(r["line_number"] for r in rows("raw.quarantine")) == [4, 5]
-    assert [r["reason"] for r in rows("audit.legal_holds")] == ["grievance under review"]
+    assert [r["reason"] for r in rows("audit.legal_holds")] == ["complaint"]
     assert not any(name.startswith("intermediate.") for name in sections)
 
     # nothing about anyone else: no pupil, contact or other employee of the organisation

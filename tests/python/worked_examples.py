@@ -339,19 +339,19 @@ HOLDS: Sequence[Mapping[str, str | None]] = (
         "organisation_id": "ORG-HOLD",
         "subject_kind": "organisation",
         "subject_id": None,
-        "reason": "Complaint under investigation",
+        "reason": "complaint",
     },
     {
         "organisation_id": "ORG-RUN",
         "subject_kind": "pupil",
         "subject_id": "P-HELD",
-        "reason": "Tribunal claim",
+        "reason": "litigation",
     },
     {
         "organisation_id": "ORG-RUN",
         "subject_kind": "employee",
         "subject_id": "E-HELD",
-        "reason": "Employment dispute",
+        "reason": "litigation",
     },
 )
 

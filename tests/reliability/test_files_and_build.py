@@ -12,7 +12,7 @@ from tinytracker import tasks
 
 from helpers import TT, read, run_cli
 
-REASON = "erasure request from the school, ticket 4411"
+REASON = "controller_request"
 
 
 def mode(path: Path) -> int:

@@ -17,7 +17,7 @@ from tinytracker.loading.run import load_extract
 
 from helpers import copy_extract, read, read_csv, run_cli, write_csv
 
-REASON = "erasure request from the school, ticket 4411"
+REASON = "controller_request"
 
 
 def erasable_pupil(db: Path) -> dict[str, str]:

@@ -24,7 +24,7 @@ from helpers import read, run_cli
 
 OTHER_SECRET = "another-secret-0123456789abcdef"
 NEW_SECRET = "the-rotated-secret-0123456789ab"
-REASON = "erasure request from the school, ticket 4411"
+REASON = "controller_request"
 
 
 def erase_one_pupil(db: Path) -> tuple[str, str]:

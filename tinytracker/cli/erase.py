@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tinytracker import tasks
+from tinytracker.core import references
 from tinytracker.core.dates import parse_date
 from tinytracker.rights import erasure_output
 from tinytracker.rights.subjects import CLI_KINDS, subject_kind
@@ -20,8 +21,10 @@ stays; the dry run lists them). The run is logged in audit.retention_log / reten
 later extract brings back any row about them, and the warehouse file is rewritten.
 
 Dry run unless --apply: it shows, per table, the rows that would change, and changes nothing.
-Refused (exit 3) while a legal hold stands on the person or the organisation. The reason is kept
-in audit.subject_requests and must not contain the person's ids, names or contact details.
+Refused (exit 3) while a legal hold stands on the person or the organisation. The reason is a
+category and --ticket the controller's case reference, both kept in audit.subject_requests; free
+text is refused (it could name the person in the audit trail), and so is a ticket holding the
+person's ids, names or contact details.
 """
 
 
@@ -43,8 +46,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--reason",
         required=True,
-        metavar="TEXT",
-        help="why the controller asked (kept in the audit; no names or ids)",
+        metavar="CATEGORY",
+        help="why, one of: "
+        + ", ".join(references.ERASURE_REASONS)
+        + " (kept in the audit; free text is refused)",
+    )
+    parser.add_argument(
+        "--ticket",
+        metavar="REF",
+        help="the reference of the controller's case file, e.g. 4411 (kept in the audit)",
     )
     parser.add_argument(
         "--apply", action="store_true", help="erase (default: dry run, nothing changes)"
@@ -75,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         args.organisation,
         args.id,
         args.reason,
+        ticket=args.ticket,
         apply_changes=args.apply,
         as_of=parse_date(args.as_of, "--as-of"),
         received_on=parse_date(args.received, "--received"),

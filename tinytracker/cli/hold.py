@@ -6,7 +6,7 @@ import argparse
 
 import duckdb
 
-from tinytracker.core import schema, warehouse
+from tinytracker.core import references, schema, warehouse
 from tinytracker.retention import holds
 
 
@@ -37,7 +37,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     subject.add_argument("--pupil", metavar="ID", help="hold one pupil (MIS pupil_id)")
     subject.add_argument("--employee", metavar="ID", help="hold one employee (MIS employee_id)")
     add.add_argument(
-        "--reason", required=True, help="why the data must be kept (dispute, complaint)"
+        "--reason",
+        required=True,
+        metavar="CATEGORY",
+        help="why the data must be kept, one of: "
+        + ", ".join(references.HOLD_REASONS)
+        + " (free text is refused)",
+    )
+    add.add_argument(
+        "--ticket", metavar="REF", help="the reference of your case file, e.g. CASE-2025/117"
     )
     add.add_argument("--by", metavar="NAME", help="who places the hold (default: your login)")
     add.set_defaults(handler=_add)
@@ -86,6 +94,7 @@ def _add(args: argparse.Namespace) -> int:
             con,
             args.organisation,
             args.reason,
+            ticket=args.ticket,
             subject_kind=kind,
             subject_id=subject_id,
             placed_by=args.by,

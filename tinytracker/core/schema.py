@@ -159,7 +159,8 @@ BOOKKEEPING_DDL: tuple[str, ...] = (
         placed_by varchar not null,
         placed_at timestamp not null,
         released_by varchar,
-        released_at timestamp
+        released_at timestamp,
+        ticket varchar
     )""",
     # Data-subject requests (access and erasure; tinytracker/rights): dates and outcome only.
     # No subject id, name or UPN: the request id ties the row to the bundle handed to the
@@ -177,7 +178,8 @@ BOOKKEEPING_DDL: tuple[str, ...] = (
         run_id varchar,
         reason varchar,
         handled_by varchar not null,
-        recorded_at timestamp not null
+        recorded_at timestamp not null,
+        ticket varchar
     )""",
     # Changes the CLI makes to an organisation outside any extract (early anonymisation request,
     # MIS permission revoked or granted): old and new value, who and when. No personal data.
@@ -206,6 +208,13 @@ BOOKKEEPING_DDL: tuple[str, ...] = (
 )
 
 
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("audit.subject_requests", "ticket", "varchar"),
+    ("audit.legal_holds", "ticket", "varchar"),
+)
+"""Columns added after a table first shipped: added to an older warehouse's table on open."""
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the schemas and the non-dbt tables if they are missing (idempotent)."""
     for schema in ("raw", "audit"):
@@ -214,3 +223,5 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(raw_table_ddl(landing_file))
     for ddl in BOOKKEEPING_DDL:
         con.execute(ddl)
+    for table, column, sql_type in ADDED_COLUMNS:
+        con.execute(f"alter table {table} add column if not exists {column} {sql_type}")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from tinytracker.core import references
 from tinytracker.core.errors import TinyTrackerError
 
 SUBJECT_TABLES: dict[str, tuple[str, str]] = {
@@ -62,14 +63,14 @@ def add_hold(
     organisation_id: str,
     reason: str,
     *,
+    ticket: str | None = None,
     subject_kind: str = "organisation",
     subject_id: str | None = None,
     placed_by: str | None = None,
 ) -> LegalHold:
     """Place a hold after checking the organisation and subject exist; returns the new hold."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise TinyTrackerError("a legal hold needs a reason (--reason), e.g. the dispute it serves")
+    reason = references.category(reason, references.HOLD_REASONS)
+    ticket = references.ticket(ticket)
     if subject_kind not in ("organisation", *SUBJECT_TABLES):
         raise TinyTrackerError(
             f"unknown hold subject kind {subject_kind!r}: use organisation, pupil or employee"
@@ -110,7 +111,7 @@ def add_hold(
     )
     con.execute(
         "insert into audit.legal_holds (hold_id, organisation_id, subject_kind, subject_id, "
-        "reason, placed_by, placed_at) values (?, ?, ?, ?, ?, ?, ?)",
+        "reason, placed_by, placed_at, ticket) values (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             hold.hold_id,
             hold.organisation_id,
@@ -119,6 +120,7 @@ def add_hold(
             hold.reason,
             hold.placed_by,
             hold.placed_at,
+            ticket,
         ],
     )
     return hold

@@ -36,8 +36,9 @@ on a standing legal hold (a hold on the organisation, on the person, or for a co
 contact's pupil). A dry run (the default) executes the statements in a transaction that is
 rolled back, so it shows exactly what ``--apply`` would change.
 
-The controller's reason is kept in ``audit.subject_requests.reason`` so the erasure can be
-justified later; a reason that contains the person's id, UPN, names, date of birth or contact
+The controller's reason (a category) and case reference (``--ticket``) are kept in
+``audit.subject_requests`` so the erasure can be justified later; free text is refused, and a
+reference that contains the person's id, UPN, names, date of birth or contact
 details (or, for a pupil, their contacts') is refused, because the audit trail must not
 re-identify the person it records erasing.
 """
@@ -277,6 +278,7 @@ def erase_subject(
     subject_id: str,
     reason: str,
     *,
+    ticket: str | None = None,
     apply_changes: bool = False,
     as_of: dt.date | None = None,
     received_on: dt.date | None = None,
@@ -326,7 +328,7 @@ def erase_subject(
                     "(tinytracker hold release ID) if the dispute it serves is over."
                 ),
             )
-        checked_reason = check_reason(con, subject, reason)
+        checked_reason, checked_ticket = check_reason(con, subject, reason, ticket)
         build_scope(con, subject)
         result = ErasureResult(
             subject=subject,
@@ -348,7 +350,12 @@ def erase_subject(
             _erase_own_rows(con, subject, result.run, keep_setup_imports, record=apply_changes)
             if request is not None:
                 result.request = requests.record(
-                    con, request, "completed", run_id=result.run.run_id, reason=checked_reason
+                    con,
+                    request,
+                    "completed",
+                    run_id=result.run.run_id,
+                    reason=checked_reason,
+                    ticket=checked_ticket,
                 )
 
         if apply_changes:

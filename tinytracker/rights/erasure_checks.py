@@ -1,9 +1,10 @@
 """When an erasure request is refused before anything changes: a standing legal hold, or a
-reason that would re-identify the person.
+reason that could re-identify the person.
 
-The controller's reason is kept in ``audit.subject_requests.reason``; the audit trail must not
-re-identify the person it records erasing, so a reason containing one of their identifying
-values is refused, naming what it contains (never the value).
+The controller's reason is a category and a case reference (tinytracker/core/references.py),
+kept in ``audit.subject_requests``; the audit trail must not re-identify the person it records
+erasing, so a reference containing one of their identifying values is refused too, naming what
+it contains (never the value).
 """
 
 from __future__ import annotations
@@ -12,41 +13,31 @@ import re
 
 import duckdb
 
+from tinytracker.core import references
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.rights.lookup import identifying_values
 from tinytracker.rights.subjects import Subject
 
-MIN_REASON_CHARS = 10
 
-
-def check_reason(con: duckdb.DuckDBPyConnection, subject: Subject, reason: str) -> str:
-    """The trimmed reason, or an error naming which identifier it contains (not its value)."""
-    reason = (reason or "").strip()
-    if len(reason) < MIN_REASON_CHARS:
-        raise TinyTrackerError(
-            "give the controller's reason for the erasure (--reason, at least "
-            f"{MIN_REASON_CHARS} characters), e.g. 'erasure request from the school, ticket 4411'"
-        )
-    text = reason.lower()
-    digits = re.sub(r"\D", "", reason)
+def check_reason(
+    con: duckdb.DuckDBPyConnection, subject: Subject, reason: str, ticket: str | None
+) -> tuple[str, str | None]:
+    """The reason's category and the checked ticket; an error naming what is wrong (never a
+    value), e.g. a ticket that contains one of the person's identifiers."""
+    category = references.category(reason, references.ERASURE_REASONS)
+    checked = references.ticket(ticket)
+    if checked is None:
+        return category, None
+    text = checked.lower()
     for what, value in identifying_values(con, subject):
         needle = value.strip().lower()
-        if len(needle) < 2:
-            continue
-        found = re.search(rf"(?<![0-9a-z]){re.escape(needle)}(?![0-9a-z])", text) is not None
-        phone_digits = re.sub(r"\D", "", value)
-        # a phone number written another way (spaces, +44) still ends in the same digits
-        found = found or (
-            "phone" in what and len(phone_digits) >= 6 and phone_digits[-6:] in digits
-        )
-        if found:
+        if len(needle) >= 2 and re.search(rf"(?<![0-9a-z]){re.escape(needle)}(?![0-9a-z])", text):
             raise TinyTrackerError(
-                f"the reason contains the {subject.label}'s {what}: it is kept in "
+                f"the ticket contains the {subject.label}'s {what}: it is kept in "
                 "audit.subject_requests, which must not identify the person it records erasing. "
-                "Describe the request without the person's ids, names or contact details "
-                "(e.g. 'erasure request from the school, ticket 4411')."
+                "Use the reference of your case file instead."
             )
-    return reason
+    return category, checked
 
 
 def standing_holds(con: duckdb.DuckDBPyConnection, subject: Subject) -> list[str]:

@@ -44,6 +44,7 @@ class SubjectRequest:
     run_id: str | None
     reason: str | None
     handled_by: str
+    ticket: str | None = None
 
 
 def new_request(
@@ -82,6 +83,7 @@ def record(
     *,
     run_id: str | None = None,
     reason: str | None = None,
+    ticket: str | None = None,
 ) -> SubjectRequest:
     """Insert the request with its outcome (completed today); returns the recorded row."""
     if status not in STATUSES:
@@ -90,7 +92,7 @@ def record(
     con.execute(
         "insert into audit.subject_requests (request_id, request_kind, subject_kind, "
         "organisation_id, received_on, due_on, completed_on, status, run_id, reason, "
-        "handled_by, recorded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "handled_by, recorded_at, ticket) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             request.request_id,
             request.request_kind,
@@ -104,6 +106,7 @@ def record(
             reason,
             request.handled_by,
             utc_now(),
+            ticket,
         ],
     )
     return SubjectRequest(
@@ -118,4 +121,5 @@ def record(
         run_id,
         reason,
         request.handled_by,
+        ticket,
     )
