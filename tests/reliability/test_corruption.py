@@ -149,3 +149,44 @@ def test_a_damaged_file_never_crashes_the_load_nor_loses_a_good_row(
         }
         stored = {str(row[1]) for row in tables(fresh)["pupils"]}
         assert expected <= stored, f"good rows lost: {expected - stored}"
+
+
+def test_the_damage_a_property_run_found_is_quarantined_or_refused_by_name(tmp_path) -> None:
+    """Cases found by hand and kept: old-Mac line endings, a line with surplus empty fields, a
+    NUL byte inside an id (which used to make a new pupil)."""
+    good = valid_extract(tmp_path / "good")
+    db = tmp_path / "warehouse.duckdb"
+
+    cr_only = tmp_path / "cr-only"
+    shutil.copytree(good, cr_only)
+    path = cr_only / "pupils.csv"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+    try:
+        load_extract(cr_only, db)
+    except TinyTrackerError as exc:
+        assert "pupils.csv:1" in str(exc) and "carriage return" in str(exc)
+        assert "[malformed_row]" in str(exc)
+    else:
+        raise AssertionError("a file of carriage-return line endings must be refused")
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(good, damaged)
+    path = damaged / "pupils.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2] + b",,,"  # surplus empty fields
+    lines[3] = lines[3].replace(b",P3,", b",P3\x00,")  # a NUL inside the id
+    path.write_bytes(b"\n".join(lines))
+    result = load_extract(damaged, db)
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        quarantined = con.execute(
+            "select line_number, rule from raw.quarantine where file_name = 'pupils.csv' "
+            "order by 1"
+        ).fetchall()
+        ids = {row[0] for row in con.execute("select pupil_id from raw.pupils").fetchall()}
+    finally:
+        con.close()
+    assert quarantined == [(3, "malformed_row"), (4, "control_character")]
+    assert "P3\x00" not in ids and "P2" not in ids and "P3" not in ids
+    assert next(f for f in result.files if f.landing_file == "pupils").quarantined == 2

@@ -302,6 +302,8 @@ CODE_SEEDS: dict[str, str] = {
 # platform team filter on them.
 QUARANTINE_RULES: dict[str, str] = {
     "missing_required": "a key or required column is empty",
+    "control_character": "a value holding a control character (NUL, escape, ...) that no MIS "
+    "writes: an id with one would make a new subject nothing else refers to",
     "bad_date": "a date that does not parse as YYYY-MM-DD or lies outside 1900-2100",
     "bad_boolean": "a boolean that is not true/false",
     "bad_integer": "an integer column that does not parse (or a priority that is not positive)",
@@ -323,7 +325,8 @@ QUARANTINE_RULES: dict[str, str] = {
     "session_outside_enrolment": "an attendance mark dated before the pupil's admission_date "
     "or after their leaving_date",
     "malformed_row": (
-        "a line the CSV reader cannot split into the header's columns (e.g. truncated)"
+        "a line the CSV reader cannot split into the header's columns (e.g. truncated), or "
+        "with more fields than the header, even empty ones"
     ),
 }
 

@@ -95,6 +95,13 @@ def _detail(column: str, message: str) -> str:
     return f"{literal(column + ' ')} || {quoted_value(s(column))} || {literal(' ' + message)}"
 
 
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+"""RE2 class of the control characters no text column may hold (tab and newlines may: a free
+text note can span lines)."""
+SURPLUS_LINES = "tt_surplus_lines"
+"""Temp table of the lines (``line``) whose record has more fields than the header."""
+
+
 def row_checks(landing_file: LandingFile) -> list[Check]:
     """Every rule for one landing file, in rule order then column order."""
     by_rule: dict[str, list[Check]] = {rule: [] for rule in QUARANTINE_RULES}
@@ -107,6 +114,11 @@ def row_checks(landing_file: LandingFile) -> list[Check]:
         c = column.name
         if column.required or c in landing_file.key:
             add("missing_required", f"{s(c)} is null", literal(f"{c} is empty"))
+        add(
+            "control_character",
+            f"regexp_matches({s(c)}, '{CONTROL_CHARACTERS}')",
+            literal(f"{c} holds a control character (code below 32 other than tab and newline)"),
+        )
         if column.type == "date":
             add(
                 "bad_date",
@@ -265,4 +277,11 @@ def row_checks(landing_file: LandingFile) -> list[Check]:
             f"coalesce(cast({ENROLLED_TO} as varchar), 'none') || ')'",
         )
 
+    add(
+        "malformed_row",
+        f"__tt_line in (select line from {SURPLUS_LINES})",
+        literal(
+            "the line has more fields than the header (even empty ones): its columns may be shifted"
+        ),
+    )
     return [check for rule in QUARANTINE_RULES for check in by_rule[rule]]

@@ -54,6 +54,7 @@ from tinytracker.loading.rules import (
     KNOWN_ORG,
     KNOWN_PUPIL,
     MARK_IN_FORCE,
+    SURPLUS_LINES,
     first_holder,
     first_holder_line,
     reference_known,
@@ -78,6 +79,7 @@ CHECK_OBJECTS = (
     ("view", "tt_rows"),
     ("view", "tt_all"),
     ("table", "tt_malformed_fate"),
+    ("table", SURPLUS_LINES),
     ("table", "tt_dups"),
     ("table", "tt_mark_in_force"),
     ("table", "tt_assess_map"),
@@ -111,6 +113,10 @@ def check_file(
     """
     extract_file = staged.extract_file
     landing_file = extract_file.contract
+    surplus = extract_file.scan.surplus_lines if extract_file.scan is not None else []
+    con.execute(f"create or replace temp table {SURPLUS_LINES} (line bigint)")
+    if surplus:
+        con.execute(f"insert into {SURPLUS_LINES} select unnest(?)", [surplus])
     con.execute(
         f"create temp view tt_all as select *, {fate_sql(landing_file, s, suppressions)} "
         "as __tt_fate from tt_numbered"
