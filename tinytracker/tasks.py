@@ -148,7 +148,8 @@ def apply_retention(
     result.finished_earlier_runs = len(finished)
     if result.steps and not dry_run:
         result.physically_erased = bool(finish_erasure(result.as_of))
-        scan_for_erased(result)
+        if result.physically_erased:
+            scan_for_erased(result)
     return result
 
 
@@ -183,7 +184,8 @@ def erase(
     )
     if apply_changes:
         result.run.physically_erased = bool(finish_erasure(result.run.as_of))
-        scan_for_erased(result.run)
+        if result.run.physically_erased:
+            scan_for_erased(result.run)
     return result
 
 
@@ -193,7 +195,8 @@ def restore_backup(taken_on: dt.date, today: dt.date | None = None) -> RestoreRe
     check_secret()
     result = restore(taken_on, today)
     result.replay.physically_erased = bool(finish_erasure(result.replay.as_of))
-    scan_for_erased(result.replay)
+    if result.replay.physically_erased:
+        scan_for_erased(result.replay)
     return result
 
 

@@ -13,13 +13,14 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from test_dagster_definitions import ensure_dbt_manifest
 
 from tinytracker.cli.main import main
 from tinytracker.core.dbt import run_dbt
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.reporting import data as report_data
 from tinytracker.reporting.page import SECTIONS
+
+from dagster_helpers import ensure_dbt_manifest
 
 AS_OF = "2025-10-01"
 COVERAGE_TEST = "record_of_processing_covers_every_personal_data_column"

@@ -9,7 +9,6 @@ kills and more generated corruptions (figures in docs/reliability.md).
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -24,8 +23,7 @@ _spec.loader.exec_module(python_conftest)
 synthetic_template = python_conftest.synthetic_template
 synthetic_warehouse = python_conftest.synthetic_warehouse
 
-LONG = os.environ.get("TINYTRACKER_RELIABILITY") == "long"
-"""The long form (``make reliability``): every fault point, more kills and corruptions."""
+from helpers import LONG  # noqa: E402 - after the path set-up above
 
 
 def pytest_configure(config) -> None:

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import duckdb
 
+LONG = os.environ.get("TINYTRACKER_RELIABILITY") == "long"
+"""The long form (``make reliability``): every fault point, more kills and corruptions."""
+
 TT = [sys.executable, "-m", "tinytracker.cli.main"]
 
 

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.loading.run import load_extract
 
-from conftest import LONG
 from extract_builder import ExtractBuilder
+from helpers import LONG
 
 FILES = ("pupils", "pupil_contacts", "attendance_sessions", "employees")
 
@@ -181,8 +181,7 @@ def test_the_damage_a_property_run_found_is_quarantined_or_refused_by_name(tmp_p
     con = duckdb.connect(str(db), read_only=True)
     try:
         quarantined = con.execute(
-            "select line_number, rule from raw.quarantine where file_name = 'pupils.csv' "
-            "order by 1"
+            "select line_number, rule from raw.quarantine where file_name = 'pupils.csv' order by 1"
         ).fetchall()
         ids = {row[0] for row in con.execute("select pupil_id from raw.pupils").fetchall()}
     finally:

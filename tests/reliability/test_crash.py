@@ -20,8 +20,7 @@ import pytest
 
 from tinytracker.core.faults import FAULT_ENV
 
-from conftest import LONG
-from helpers import read, run_cli
+from helpers import LONG, read, run_cli
 
 APPLY_POINTS = [
     "erasure.statement:2",

@@ -21,8 +21,7 @@ from test_crash import (
     state,
 )
 
-from conftest import LONG
-from helpers import TT, read
+from helpers import LONG, TT, read
 
 SEED = 20261205
 

@@ -85,6 +85,7 @@ RELATED_RULES = {
 SETUP_ROWS_RULE = "erasure_request_setup_import"
 QUARANTINE_RULE = "erasure_request_quarantine"
 NEEDED_RELATIONS = (
+    ("retention", "retention_hold_coverage"),
     ("retention", "retention_rules"),
     ("retention", "retention_actions"),
     ("retention", "retention_plan"),
@@ -162,8 +163,8 @@ def _held_rows(con: duckdb.DuckDBPyConnection, subject: Subject) -> None:
         f"""
         create or replace temp table rights_held_setup_rows as
         with held as (
-            select subject_kind, subject_id from audit.legal_holds
-            where organisation_id = $org and released_at is null
+            select distinct subject_kind, subject_id from retention.retention_hold_coverage
+            where organisation_id = $org and subject_kind in ('pupil', 'employee')
         ),
         named as (
             select imports.* from raw.setup_imports as imports

@@ -41,19 +41,14 @@ def check_reason(
 
 
 def standing_holds(con: duckdb.DuckDBPyConnection, subject: Subject) -> list[str]:
-    """Ids of standing legal holds that keep the subject: on the organisation, on the person,
-    or for a contact on the contact's pupil (read from audit.legal_holds itself, never from a
-    dbt view that may be stale)."""
-    held = {
-        "pupil": "subject_kind = 'pupil' and subject_id = $id",
-        "employee": "subject_kind = 'employee' and subject_id = $id",
-        "pupil_contact": "subject_kind = 'pupil' and subject_id in (select pupil_id "
-        "from raw.pupil_contacts where organisation_id = $org "
-        "and contact_id = $id)",
-    }[subject.kind]
+    """Ids of standing legal holds that keep the subject, oldest first, as
+    ``retention.retention_hold_coverage`` says (the one definition of who a hold covers: the
+    organisation, the person, or for a contact the contact's pupil). It is a view over
+    audit.legal_holds, so a hold placed a moment ago counts."""
     sql = (
-        "select hold_id from audit.legal_holds where organisation_id = $org "
-        f"and released_at is null and (subject_kind = 'organisation' or ({held})) "
-        "order by placed_at"
+        "select covered.hold_id from retention.retention_hold_coverage as covered "
+        "inner join audit.legal_holds as hold using (hold_id) "
+        f"where covered.organisation_id = $org and covered.subject_kind = '{subject.kind}' "
+        "and covered.subject_id = $id group by covered.hold_id order by min(hold.placed_at)"
     )
     return [hold_id for (hold_id,) in subject.query(con, sql).fetchall()]
