@@ -38,6 +38,14 @@ pupil_periods as (
 
 ),
 
+{%- set session_sums = [
+    'attended_sessions',
+    'absence_sessions',
+    'authorised_absence_sessions',
+    'unauthorised_absence_sessions',
+] %}
+{#- The published rates, and what the disclosure rules read: the pupils with each binary
+    outcome, and each session sum with its largest and two largest pupil contributions. #}
 {%- set measures %}
         count(*) as pupil_count,
         round(100.0 * sum(attended_sessions) / sum(possible_sessions), 1) as attendance_rate,
@@ -52,7 +60,14 @@ pupil_periods as (
         ) as persistent_absence_rate,
         round(
             100.0 * sum(case when is_severely_absent then 1 else 0 end) / count(*), 1
-        ) as severe_absence_rate
+        ) as severe_absence_rate,
+        sum(case when is_persistently_absent then 1 else 0 end) as persistently_absent_pupils,
+        sum(case when is_severely_absent then 1 else 0 end) as severely_absent_pupils
+        {%- for sessions in session_sums %},
+        sum({{ sessions }}) as {{ sessions }},
+        max({{ sessions }}) as {{ sessions }}_largest,
+        {{ top_two_sum(sessions) }} as {{ sessions }}_two_largest
+        {%- endfor %}
 {%- endset %}
 
 key_stage_cells as (
@@ -106,6 +121,29 @@ suppressed as (
             'overall_absence_rate',
             'persistent_absence_rate',
             'severe_absence_rate',
+        ],
+        measure_rules=[
+            {
+                'measures': ['attendance_rate', 'overall_absence_rate'],
+                'dominance': ['attended_sessions', 'absence_sessions'],
+            },
+            {
+                'measures': ['authorised_absence_rate', 'unauthorised_absence_rate'],
+                'dominance': ['authorised_absence_sessions', 'unauthorised_absence_sessions'],
+                'after': ['overall_absence_rate'],
+            },
+            {
+                'measures': ['persistent_absence_rate'],
+                'shares': [
+                    {'count': 'persistently_absent_pupils', 'of': 'pupil_count', 'adverse': 'all'}
+                ],
+            },
+            {
+                'measures': ['severe_absence_rate'],
+                'shares': [
+                    {'count': 'severely_absent_pupils', 'of': 'pupil_count', 'adverse': 'all'}
+                ],
+            },
         ],
     ) }}
 

@@ -6,11 +6,15 @@ organisation_years as (
 
 ),
 
+{#- The published figures, and each sum's largest and two largest organisations (what the
+    dominance rule reads). #}
 {%- set measures %}
-        count(*) as organisation_count,
-        sum(pupil_count) as pupil_count,
-        sum(attendance_sessions_recorded) as attendance_sessions_recorded,
-        sum(assessments_recorded) as assessments_recorded
+        count(*) as organisation_count
+        {%- for volume in ['pupil_count', 'attendance_sessions_recorded', 'assessments_recorded'] %},
+        sum({{ volume }}) as {{ volume }},
+        max({{ volume }}) as {{ volume }}_largest,
+        {{ top_two_sum(volume) }} as {{ volume }}_two_largest
+        {%- endfor %}
 {%- endset %}
 
 type_cells as (
@@ -54,6 +58,13 @@ suppressed as (
             'organisation_count', 'attendance_sessions_recorded', 'assessments_recorded'
         ],
         minimum_counts={'organisation_count': var('min_organisations_per_cell')},
+        dominance=['pupil_count'],
+        measure_rules=[
+            {
+                'measures': ['attendance_sessions_recorded', 'assessments_recorded'],
+                'dominance': ['attendance_sessions_recorded', 'assessments_recorded'],
+            },
+        ],
     ) }}
 
 ),
