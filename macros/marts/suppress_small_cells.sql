@@ -65,15 +65,12 @@
             ),
         }) -%}
     {%- endfor -%}
-    {%- set count_columns = ['pupil_count'] -%}
-    {%- for column in cell_rule['columns'] if column not in count_columns -%}
-        {%- do count_columns.append(column) -%}
-    {%- endfor -%}
+    {#- Every column a rule reads, as {name: SQL over the source cell}. #}
+    {%- set count_columns = {'pupil_count': 'pupil_count'} -%}
+    {%- do count_columns.update(cell_rule['columns']) -%}
     {%- for family in families -%}
-        {%- for column in family['rule']['columns'] + [family['rank_by']]
-            if column not in count_columns -%}
-            {%- do count_columns.append(column) -%}
-        {%- endfor -%}
+        {%- do count_columns.update(family['rule']['columns']) -%}
+        {%- do count_columns.update({family['rank_by']: family['rank_by']}) -%}
     {%- endfor %}
 
     with
@@ -122,8 +119,8 @@
             {%- else -%}
                 3 as tier,
             {%- endif %}
-            {% for column in count_columns -%}
-                coalesce({{ column }}, 0) as {{ column }}{% if not loop.last %},{% endif %}
+            {% for column, expression in count_columns.items() -%}
+                coalesce({{ expression }}, 0) as {{ column }}{% if not loop.last %},{% endif %}
             {% endfor %}
         from sc_source
 
@@ -232,10 +229,14 @@
 
     {{ suppression_rounds('sc_p', 'pupil_count', cell_rule, [], max_rounds) }}
 
+    {#- Fewer rounds for the measure rules: each family is a copy of the rounds, and on the
+        synthetic trusts they settle within two (a partition left unsettled loses the
+        family's measures whole, so fewer rounds only withhold more). #}
+    {%- set family_rounds = [max_rounds, var('measure_suppression_rounds') | int] | min %}
     {%- for family in families %}
     {{ suppression_rounds(
         'sc_m' ~ family['index'], family['rank_by'], family['rule'],
-        ['sc_p_final'] + family['after'], max_rounds
+        ['sc_p_final'] + family['after'], family_rounds
     ) }}
     {%- endfor %}
 

@@ -2,8 +2,9 @@
     cell and to the withheld cells of a line taken together (docs block
     `suppression_rules` in _marts__macros.md). -#}
 
-{#- A rule as a dict: the cell columns it reads, how each adds up over several cells
-    ('sum' or 'max': the `aggregates`), and its parts:
+{#- A rule as a dict: the cell columns it reads (`columns`: {name: SQL over a cell}), how
+    they add up over several withheld cells (`aggregates`: {name: [function, column]}), and
+    its parts:
     - `minimum_counts` {column: minimum}: the column must reach the minimum (pupils,
       organisations, scored pupils);
     - `shares` [{count, of, adverse}]: a binary outcome, `count` of the `of` pupils have it;
@@ -14,36 +15,51 @@
       largest contribution in `stem`_largest and its two largest together in
       `stem`_two_largest; ACRO's nk rule (the two largest make var('dominance_top_two_share')
       of the total or more) and p-ratio rule (the total less the two largest is under
-      var('dominance_p_ratio') of the largest) must both pass. -#}
+      var('dominance_p_ratio') of the largest) must both pass. Over several cells the two
+      largest contributions are bounded from the cells' largest (their maximum and sum) and
+      second largest (their maximum), which is exact for one cell. -#}
 {% macro suppression_rule(minimum_counts={}, shares=[], dominance=[]) %}
+    {%- set columns = {} -%}
     {%- set aggregates = {} -%}
     {%- for column in minimum_counts -%}
-        {%- do aggregates.update({column: 'sum'}) -%}
+        {%- do columns.update({column: column}) -%}
+        {%- do aggregates.update({column: ['sum', column]}) -%}
     {%- endfor -%}
     {%- for share in shares -%}
-        {%- do aggregates.update({share['count']: 'sum', share['of']: 'sum'}) -%}
+        {%- for column in [share['count'], share['of']] -%}
+            {%- do columns.update({column: column}) -%}
+            {%- do aggregates.update({column: ['sum', column]}) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {%- for stem in dominance -%}
-        {%- do aggregates.update({stem: 'sum', stem ~ '_largest': 'max'}) -%}
-    {%- endfor -%}
-    {%- set columns = aggregates.keys() | list -%}
-    {%- for stem in dominance -%}
-        {%- do columns.append(stem ~ '_two_largest') -%}
+        {%- do columns.update({
+            stem: stem,
+            stem ~ '_largest': stem ~ '_largest',
+            stem ~ '_two_largest': stem ~ '_two_largest',
+            stem ~ '_second': stem ~ '_two_largest - ' ~ stem ~ '_largest',
+        }) -%}
+        {%- do aggregates.update({
+            stem: ['sum', stem],
+            stem ~ '_largest': ['max', stem ~ '_largest'],
+            stem ~ '_largest_sum': ['sum', stem ~ '_largest'],
+            stem ~ '_second': ['max', stem ~ '_second'],
+        }) -%}
     {%- endfor -%}
     {{ return({
         'minimum_counts': minimum_counts,
         'shares': shares,
         'dominance': dominance,
-        'aggregates': aggregates,
         'columns': columns,
+        'aggregates': aggregates,
     }) }}
 {% endmacro %}
 
-{#- True (SQL) when the figures in `values` ({column: SQL expression}) break `rule`.
-    `exact`: the values are one cell's, with `stem`_two_largest known; otherwise they are
-    the sums (and largest contributions) of several withheld cells, whose two largest
-    contributions together are at most twice the largest: the dominance rules are then
-    judged on that bound, which can only withhold more. -#}
+{#- True (SQL) when the figures in `values` ({name: SQL expression}) break `rule`.
+    `exact`: the values are one cell's columns; otherwise they are the `aggregates` of
+    several withheld cells, and the dominance rules are judged on a bound of their two
+    largest contributions together: the largest, plus the larger of the cells' largest
+    second contributions and the other cells' largest contributions (at most their sum less
+    the largest). The bound can only withhold more, and is exact for one cell. -#}
 {% macro suppression_unsafe(rule, values, exact) -%}
     {%- set min_numerator = var('min_numerator') | int -%}
     {%- set min_class_size = var('min_class_size') | int -%}
@@ -72,7 +88,9 @@
             {%- if exact %}
                 {%- set two_largest = values[stem ~ '_two_largest'] %}
             {%- else %}
-                {%- set two_largest = '2 * ' ~ largest %}
+                {%- set others = '(' ~ values[stem ~ '_largest_sum'] ~ ' - ' ~ largest ~ ')' %}
+                {%- set two_largest = '(' ~ largest ~ ' + greatest(' ~ values[stem ~ '_second']
+                    ~ ', least(' ~ largest ~ ', ' ~ others ~ ')))' %}
             {%- endif %}
             (
                 {{ total }} > 0

@@ -7,8 +7,9 @@
 {#- Rule 1: lines whose withheld parts, taken together, break `rule` (too few pupils, a
     numerator of 1 or 2, one pupil dominating a sum...), and the single withheld key-stage
     total. A line in need gives up its cheapest published parts (fewest `count_column`
-    first) until the withheld parts together keep the rule, or all of them; a line whose
-    parts are all withheld and still break it loses its total. -#}
+    first) until the withheld parts together keep the rule, or all of them. The parts of a
+    line share out its total's pupils, so once all are withheld together they are the
+    total's group, which keeps the rule (it is published); the line needs nothing more. -#}
 {% macro suppression_line_step(step, state, count_column, rule, check_only=false) %}
     {%- set aggregates = rule['aggregates'] %}
     {{ step }}_lines as (
@@ -27,14 +28,14 @@
             sum(
                 case when not cell_state.is_suppressed and not members.is_total then 1 else 0 end
             ) as published_parts,
-            {% for column, aggregate in aggregates.items() -%}
-                {{ aggregate }}(
+            {% for name, aggregate in aggregates.items() -%}
+                {{ aggregate[0] }}(
                     case
                         when cell_state.is_suppressed and not members.is_total
-                            then cells.{{ column }}
+                            then cells.{{ aggregate[1] }}
                         else 0
                     end
-                ) as suppressed_{{ column }}{% if not loop.last %},{% endif %}
+                ) as suppressed_{{ name }}{% if not loop.last %},{% endif %}
             {% endfor %}
         from sc_line_members as members
         inner join {{ state }} as cell_state
@@ -46,8 +47,8 @@
     ),
 
     {%- set hidden = {} %}
-    {%- for column in aggregates %}
-        {%- do hidden.update({column: 'suppressed_' ~ column}) %}
+    {%- for name in aggregates %}
+        {%- do hidden.update({name: 'suppressed_' ~ name}) %}
     {%- endfor %}
     {{ step }}_line_needs as (
 
@@ -59,6 +60,7 @@
                 when
                     is_total_suppressed = 0
                     and suppressed_parts > 0
+                    and published_parts > 0
                     and {{ suppression_unsafe(rule, hidden, exact=false) }}
                     then 1
                 else 0
@@ -69,6 +71,7 @@
             or (
                 is_total_suppressed = 0
                 and suppressed_parts > 0
+                and published_parts > 0
                 and {{ suppression_unsafe(rule, hidden, exact=false) }}
             )
 
@@ -88,12 +91,12 @@
             members.line_key,
             members.cell_id,
             members.is_total,
-            {% for column, aggregate in aggregates.items() -%}
-                coalesce({{ aggregate }}(cells.{{ column }}) over (
+            {% for name, aggregate in aggregates.items() -%}
+                coalesce({{ aggregate[0] }}(cells.{{ aggregate[1] }}) over (
                     partition by members.part_id, members.line_key
                     order by {{ order_in_line }}
                     rows between unbounded preceding and current row
-                ), 0) as through_{{ column }},
+                ), 0) as through_{{ name }},
             {% endfor -%}
             row_number() over (
                 partition by members.part_id, members.line_key
@@ -110,13 +113,13 @@
 
     {#- Withheld with its cheaper parts, is each candidate enough for the line? #}
     {%- set reached = {} %}
-    {%- for column, aggregate in aggregates.items() %}
-        {%- if aggregate == 'max' %}
-            {%- do reached.update({column: 'greatest(needs.suppressed_' ~ column
-                ~ ', candidates.through_' ~ column ~ ')'}) %}
+    {%- for name, aggregate in aggregates.items() %}
+        {%- if aggregate[0] == 'max' %}
+            {%- do reached.update({name: 'greatest(needs.suppressed_' ~ name
+                ~ ', candidates.through_' ~ name ~ ')'}) %}
         {%- else %}
-            {%- do reached.update({column: '(needs.suppressed_' ~ column
-                ~ ' + candidates.through_' ~ column ~ ')'}) %}
+            {%- do reached.update({name: '(needs.suppressed_' ~ name
+                ~ ' + candidates.through_' ~ name ~ ')'}) %}
         {%- endif %}
     {%- endfor %}
     {{ step }}_line_reach as (
@@ -129,7 +132,6 @@
             candidates.preference,
             needs.is_single_total,
             needs.is_unsafe,
-            needs.published_parts,
             not {{ suppression_unsafe(rule, reached, exact=false) }} as is_enough
         from {{ step }}_line_candidates as candidates
         inner join {{ step }}_line_needs as needs
@@ -168,7 +170,6 @@
                         not reach.is_total
                         and reach.preference <= coalesce(enough.first_enough, reach.preference)
                     )
-                    or (reach.is_total and reach.published_parts = 0)
                 )
             )
 
