@@ -81,7 +81,8 @@ class Thresholds:
 class Mark:
     """One cell ACRO marks: the mart cell (``key`` in the mart's key columns), the published
     column it stands behind, ACRO's checks, the cell's figure in ACRO's table (a count, sum or
-    mean) and how many rows (pupils, or organisations) it comes from."""
+    mean), how many rows (pupils, or organisations) it comes from, the kind of table, and
+    for a binary outcome which side (with the outcome: True) the count is of."""
 
     mart: str
     key: tuple[object, ...]
@@ -90,6 +91,7 @@ class Mark:
     value: float
     size: int
     kind: str
+    outcome: bool | None = None  # for a share: the side of the outcome the count is
 
     @property
     def is_zero(self) -> bool:
@@ -321,13 +323,17 @@ def _check_table(
     )
     for label, checks, value, size in found.itertuples():
         partition, *row, column_label = label
+        outcome = None
         if table.kind == "share":
             *row, group_value = row
+            outcome = bool(column_label)
         else:
             group_value = column_label
         groups = (group_type, group_value) if shape.grouped else ()
         key = (*partition.split(PARTITION_SEPARATOR), *row, *groups)
-        yield Mark(mart, key, table.column, checks.strip(), float(value), int(size), table.kind)
+        yield Mark(
+            mart, key, table.column, checks.strip(), float(value), int(size), table.kind, outcome
+        )
 
 
 def acro_marks(db: Path, thresholds: Thresholds) -> list[Mark]:
