@@ -257,14 +257,17 @@ def subtract_nights(nights: Nights) -> str:
         for f in estimates
         if (f.measure, period_of(f)) in known
     ]
+    distinct = {(f.measure, period_of(f)) for f in exact}
+    periods = {period for _, period in distinct | {(f.measure, period_of(f)) for f in estimates}}
     lines = [
         f"One pupil ({nights.organisation_id}) leaves FSM between two nights.",
-        f"Nightly marts: {len(facts)} figures about that pupil recovered by subtraction: "
-        f"{len(exact)} outcomes or scores ({right} equal to the pupil's own), "
-        f"{len(estimates)} absence-rate estimates"
+        f"Nightly marts: {len(facts)} differences isolate that pupil (cells published both "
+        f"nights with one pupil fewer), over {len(periods)} terms or years: "
+        f"{len(exact)} give an outcome or score exactly ({right} equal to the pupil's own; "
+        f"{len(distinct)} distinct facts), {len(estimates)} estimate their absence rate"
         + (f" (median error {sorted(errors)[len(errors) // 2]:.1f} points)" if errors else "")
         + ".",
-        f"Measures recovered: {sorted({f.measure for f in facts})}.",
+        f"Measures recovered: {', '.join(sorted({f.measure for f in facts}))}.",
         f"Analyst copies (released partitions only): "
         f"{changed_cells(*nights.analyst)} rows differ between the two nights.",
     ]

@@ -97,16 +97,10 @@ class Cost:
     acro_marked: int
 
 
-def prepare(out: Path, pupils: int, seed: int) -> Path:
-    """Generate, load and build a synthetic trust in ``out``; returns the warehouse."""
+def point_environment(out: Path, db: Path) -> None:
+    """Warehouse, dbt target and logs, and analyst copy in ``out``."""
     from tinytracker.core import paths
-    from tinytracker.core.dbt import run_dbt_build
-    from tinytracker.generator import GeneratorConfig, generate_extract
-    from tinytracker.loading.run import load_extract
 
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    db = out / "warehouse.duckdb"
     os.environ.update(
         {
             paths.DB_ENV: str(db),
@@ -115,6 +109,18 @@ def prepare(out: Path, pupils: int, seed: int) -> Path:
             "TINYTRACKER_ANALYTICS_DB": str(out / "analytics.duckdb"),
         }
     )
+
+
+def prepare(out: Path, pupils: int, seed: int) -> Path:
+    """Generate, load and build a synthetic trust in ``out``; returns the warehouse."""
+    from tinytracker.core.dbt import run_dbt_build
+    from tinytracker.generator import GeneratorConfig, generate_extract
+    from tinytracker.loading.run import load_extract
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    db = out / "warehouse.duckdb"
+    point_environment(out, db)
     organisations = max(7, pupils // 200)
     config = GeneratorConfig(
         out=out / "extract", organisations=organisations, pupils=pupils, years=3, seed=seed
@@ -175,6 +181,22 @@ def cost(open_figures: dict, figures: dict, marked: dict[str, int]) -> dict[str,
     return costs
 
 
+def by_measure(open_figures: dict, before: dict, after: dict) -> str:
+    """Figures withheld before and after, per measure (where the cost falls)."""
+    lines = ["| mart | figure | before | after |", "|---|---|---|---|"]
+    for mart, names in FIGURES.items():
+        for name in names:
+            keys = [k for k, values in open_figures[mart].items() if values[name] is not None]
+            if not keys:
+                continue
+            shares = [
+                percent(sum(1 for k in keys if version[mart][k][name] is None), len(keys))
+                for version in (before, after)
+            ]
+            lines.append(f"| `{mart}` | {name} | {shares[0]} | {shares[1]} |")
+    return "\n".join(lines)
+
+
 def percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "-"
 
@@ -202,8 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pupils", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "out" / "disclosure")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the trust built in --out by an earlier run"
+    )
     args = parser.parse_args(argv)
-    db = prepare(args.out.resolve(), args.pupils, args.seed)
+    db = args.out.resolve() / "warehouse.duckdb"
+    if args.reuse and db.exists():
+        point_environment(args.out.resolve(), db)
+    else:
+        db = prepare(args.out.resolve(), args.pupils, args.seed)
     figures, costs = {}, {}
     for name, rule_vars in RULE_SETS.items():
         rebuild_marts(db, rule_vars)
@@ -216,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: built and checked", flush=True)
     print(f"\nSynthetic trust: {args.pupils} pupils, seed {args.seed}, 3 years, as of {AS_OF}\n")
     print(report_costs({name: costs[name] for name in ("before", "after")}))
+    print()
+    print(by_measure(figures["open"], figures["before"], figures["after"]))
     print()
     print(subtract_nights(one_pupil_leaves_fsm(db, args.out.resolve(), AS_OF)))
     return 0

@@ -76,8 +76,10 @@
             ({{ total }} - {{ count }} > 0 and {{ total }} - {{ count }} < {{ min_numerator }})
             or
             {%- if share.get('adverse') == 'all' %}
-                ({{ total }} > 0 and {{ total }} < {{ min_class_size }} and {{ count }} = {{ total }})
-                or
+                (
+                    {{ total }} > 0 and {{ total }} < {{ min_class_size }}
+                    and {{ count }} = {{ total }}
+                ) or
             {%- elif share.get('adverse') == 'none' %}
                 ({{ total }} > 0 and {{ total }} < {{ min_class_size }} and {{ count }} = 0) or
             {%- endif %}

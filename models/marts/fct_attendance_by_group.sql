@@ -38,12 +38,6 @@ pupil_periods as (
 
 ),
 
-{%- set session_sums = [
-    'attended_sessions',
-    'absence_sessions',
-    'authorised_absence_sessions',
-    'unauthorised_absence_sessions',
-] %}
 {#- The published rates, and what the disclosure rules read: the pupils with each binary
     outcome, and each session sum with its largest and two largest pupil contributions. #}
 {%- set measures %}
@@ -62,12 +56,20 @@ pupil_periods as (
             100.0 * sum(case when is_severely_absent then 1 else 0 end) / count(*), 1
         ) as severe_absence_rate,
         sum(case when is_persistently_absent then 1 else 0 end) as persistently_absent_pupils,
-        sum(case when is_severely_absent then 1 else 0 end) as severely_absent_pupils
-        {%- for sessions in session_sums %},
-        sum({{ sessions }}) as {{ sessions }},
-        max({{ sessions }}) as {{ sessions }}_largest,
-        {{ top_two_sum(sessions) }} as {{ sessions }}_two_largest
-        {%- endfor %}
+        sum(case when is_severely_absent then 1 else 0 end) as severely_absent_pupils,
+        sum(attended_sessions) as attended_sessions,
+        max(attended_sessions) as attended_sessions_largest,
+        {{ top_two_sum('attended_sessions') }} as attended_sessions_two_largest,
+        sum(absence_sessions) as absence_sessions,
+        max(absence_sessions) as absence_sessions_largest,
+        {{ top_two_sum('absence_sessions') }} as absence_sessions_two_largest,
+        sum(authorised_absence_sessions) as authorised_absence_sessions,
+        max(authorised_absence_sessions) as authorised_absence_sessions_largest,
+        {{ top_two_sum('authorised_absence_sessions') }} as authorised_absence_sessions_two_largest,
+        sum(unauthorised_absence_sessions) as unauthorised_absence_sessions,
+        max(unauthorised_absence_sessions) as unauthorised_absence_sessions_largest,
+        {{ top_two_sum('unauthorised_absence_sessions') }}
+            as unauthorised_absence_sessions_two_largest
 {%- endset %}
 
 key_stage_cells as (
