@@ -20,12 +20,14 @@ import pytest
 
 from tinytracker.cli import main as cli
 from tinytracker.core.errors import TinyTrackerError
+from tinytracker.publishing import release
 from tinytracker.publishing.publish import (
     ANALYTICS_DB_ENV,
     analytics_db_path,
     default_parquet_dir,
     publish_marts,
 )
+from tinytracker.publishing.release import series_marker
 
 MART_TABLES = {"fct_attendance_by_group", "fct_service_usage"}
 
@@ -140,7 +142,8 @@ def test_table_and_column_docs_travel_with_the_marts(published: dict[str, Path])
         ).fetchone()[0]
     finally:
         con.close()
-    assert table_comment == "Attendance of groups."
+    assert table_comment.startswith("Attendance of groups.\n\n")
+    assert table_comment.endswith(series_marker())
     assert column_comment == "Pupils the cell was computed from."
 
 
@@ -228,6 +231,17 @@ def test_a_new_series_releases_every_closed_period_from_the_current_marts(
 ) -> None:
     make_warehouse(published["warehouse"], attendance_rate=95.5)
     publish_marts(published["warehouse"], published["analytics"], new_series=True)
+    assert ("2023/24", "autumn", "all", 12, 95.5) in attendance_rows(published["analytics"])
+
+
+def test_a_new_release_series_releases_every_closed_period_again(
+    published: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy made under other disclosure rules is not frozen: bumping the series (as the
+    change that brought those rules does) releases the closed periods from today's marts."""
+    make_warehouse(published["warehouse"], attendance_rate=95.5)
+    monkeypatch.setattr(release, "RELEASE_SERIES", release.RELEASE_SERIES + 1)
+    publish_marts(published["warehouse"], published["analytics"])
     assert ("2023/24", "autumn", "all", 12, 95.5) in attendance_rows(published["analytics"])
 
 

@@ -34,6 +34,7 @@ from tinytracker.publishing.release import (
     ReleaseRule,
     releasable_sql,
     same_partition_sql,
+    series_marker,
 )
 
 ANALYTICS_DB_ENV = "TINYTRACKER_ANALYTICS_DB"
@@ -84,8 +85,9 @@ def publish_marts(
     """Write a fresh analyst database and Parquet files: for every table of schema ``marts``,
     the partitions the previous analyst copy released, unchanged, and the partitions of the
     warehouse's marts that are released on ``as_of`` (default: today in London) for the
-    first time. ``new_series`` ignores the previous copy (after a change to the disclosure
-    rules: every closed period is released again from the current build).
+    first time. ``new_series`` ignores the previous copy, as a change of
+    release.RELEASE_SERIES does: every closed period is released again from the current
+    build.
 
     Raises :class:`TinyTrackerError` when the warehouse has no marts (nothing built yet), when
     a mart has no release rule, or when the analyst database would overwrite the warehouse.
@@ -154,7 +156,7 @@ def _write_analytics_db(
                     "tinytracker.publishing.release.RELEASE_RULES before publishing it"
                 )
             target = f"{MARTS_SCHEMA}.{_quote(table)}"
-            frozen = previous is not None and _same_columns(con, table)
+            frozen = previous is not None and _same_series(con, table)
             released[table] = _copy_released(con, table, rule, frozen, as_of)
             _copy_comments(con, table, comment)
             row_counts[table] = con.execute(f"select count(*) from {target}").fetchone()[0]
@@ -199,9 +201,17 @@ def _copy_released(
     return count
 
 
-def _same_columns(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether the previous copy of ``table`` has the warehouse mart's columns and types (a
-    mart whose columns changed starts afresh: its closed periods are released again)."""
+def _same_series(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the previous copy of ``table`` belongs to this release series (its comment
+    ends with the series marker) and has the warehouse mart's columns and types. Otherwise
+    the mart starts afresh: its closed periods are released again, once."""
+    comment = con.execute(
+        "select comment from duckdb_tables() "
+        "where database_name = 'previous_release' and schema_name = ? and table_name = ?",
+        [MARTS_SCHEMA, table],
+    ).fetchone()
+    if comment is None or not (comment[0] or "").endswith(series_marker()):
+        return False
     query = """
         select column_name, data_type from duckdb_columns()
         where database_name = ? and schema_name = ? and table_name = ?
@@ -246,10 +256,11 @@ def _mart_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection, table: str, comment: str | None) -> None:
-    """Carry the dbt docs (persisted as comments in the warehouse) into the analyst file."""
+    """Carry the dbt docs (persisted as comments in the warehouse) into the analyst file; the
+    table comment ends with the release series."""
     target = f"{MARTS_SCHEMA}.{_quote(table)}"
-    if comment:
-        con.execute(f"comment on table {target} is {_literal(comment)}")
+    described = f"{comment.rstrip()}\n\n{series_marker()}" if comment else series_marker()
+    con.execute(f"comment on table {target} is {_literal(described)}")
     columns = con.execute(
         """
         select column_name, comment

@@ -28,6 +28,21 @@ from dataclasses import dataclass
 # results (late August) arrive within them. Anything that arrives later stays internal.
 SETTLE_DAYS = 30
 
+# The release series, written into each published mart's table comment. Bump it when the
+# disclosure rules or what a mart's figures mean change: the next publish then releases
+# every closed period again, once, from the current build (a reader who kept the old series
+# can compare the two, so this is for real changes, agreed with the data-protection officer).
+# Series 2: issue 15's numerator, class, average-size and dominance rules.
+RELEASE_SERIES = 2
+
+
+def series_marker() -> str:
+    """The sentence that ends each published mart's table comment."""
+    return (
+        f"Release series {RELEASE_SERIES}: closed periods only, each released once and "
+        "never revised (docs/analysts.md)."
+    )
+
 
 @dataclass(frozen=True)
 class ReleaseRule:
