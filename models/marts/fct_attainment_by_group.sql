@@ -57,7 +57,15 @@ cells as (
             / nullif(count(is_high_standard), 0),
             1
         ) as high_standard_rate,
-        round(avg(score), 1) as average_score
+        round(avg(score), 1) as average_score,
+        -- what the disclosure rules read (not published)
+        sum(case when is_expected_standard then 1 else 0 end) as expected_standard_pupils,
+        count(is_expected_standard) as expected_standard_assessed,
+        sum(case when is_high_standard then 1 else 0 end) as high_standard_pupils,
+        count(is_high_standard) as high_standard_assessed,
+        sum(score) as score_points,
+        max(score) as score_points_largest,
+        {{ top_two_sum('score') }} as score_points_two_largest
     from pupil_outcomes
     group by organisation_id, academic_year, key_stage, measure, group_type, group_value
 
@@ -69,7 +77,26 @@ suppressed as (
         'cells',
         partition_by=['organisation_id', 'academic_year', 'key_stage', 'measure'],
         measures=['expected_standard_rate', 'high_standard_rate', 'average_score'],
-        measure_denominators={'average_score': 'scored_pupil_count'},
+        measure_rules=[
+            {
+                'measures': ['expected_standard_rate'],
+                'shares': [{
+                    'count': 'expected_standard_pupils',
+                    'of': 'expected_standard_assessed',
+                    'adverse': 'none',
+                }],
+            },
+            {
+                'measures': ['high_standard_rate'],
+                'shares': [{'count': 'high_standard_pupils', 'of': 'high_standard_assessed'}],
+            },
+            {
+                'measures': ['average_score'],
+                'minimum_counts': {'scored_pupil_count': var('min_average_size')},
+                'dominance': ['score_points'],
+                'rank_by': 'scored_pupil_count',
+            },
+        ],
     ) }}
 
 ),

@@ -38,6 +38,8 @@ pupil_periods as (
 
 ),
 
+{#- The published rates, and what the disclosure rules read: the pupils with each binary
+    outcome, and each session sum with its largest and two largest pupil contributions. #}
 {%- set measures %}
         count(*) as pupil_count,
         round(100.0 * sum(attended_sessions) / sum(possible_sessions), 1) as attendance_rate,
@@ -52,7 +54,22 @@ pupil_periods as (
         ) as persistent_absence_rate,
         round(
             100.0 * sum(case when is_severely_absent then 1 else 0 end) / count(*), 1
-        ) as severe_absence_rate
+        ) as severe_absence_rate,
+        sum(case when is_persistently_absent then 1 else 0 end) as persistently_absent_pupils,
+        sum(case when is_severely_absent then 1 else 0 end) as severely_absent_pupils,
+        sum(attended_sessions) as attended_sessions,
+        max(attended_sessions) as attended_sessions_largest,
+        {{ top_two_sum('attended_sessions') }} as attended_sessions_two_largest,
+        sum(absence_sessions) as absence_sessions,
+        max(absence_sessions) as absence_sessions_largest,
+        {{ top_two_sum('absence_sessions') }} as absence_sessions_two_largest,
+        sum(authorised_absence_sessions) as authorised_absence_sessions,
+        max(authorised_absence_sessions) as authorised_absence_sessions_largest,
+        {{ top_two_sum('authorised_absence_sessions') }} as authorised_absence_sessions_two_largest,
+        sum(unauthorised_absence_sessions) as unauthorised_absence_sessions,
+        max(unauthorised_absence_sessions) as unauthorised_absence_sessions_largest,
+        {{ top_two_sum('unauthorised_absence_sessions') }}
+            as unauthorised_absence_sessions_two_largest
 {%- endset %}
 
 key_stage_cells as (
@@ -106,6 +123,29 @@ suppressed as (
             'overall_absence_rate',
             'persistent_absence_rate',
             'severe_absence_rate',
+        ],
+        measure_rules=[
+            {
+                'measures': ['attendance_rate', 'overall_absence_rate'],
+                'dominance': ['attended_sessions', 'absence_sessions'],
+            },
+            {
+                'measures': ['authorised_absence_rate', 'unauthorised_absence_rate'],
+                'dominance': ['authorised_absence_sessions', 'unauthorised_absence_sessions'],
+                'after': ['overall_absence_rate'],
+            },
+            {
+                'measures': ['persistent_absence_rate'],
+                'shares': [
+                    {'count': 'persistently_absent_pupils', 'of': 'pupil_count', 'adverse': 'all'}
+                ],
+            },
+            {
+                'measures': ['severe_absence_rate'],
+                'shares': [
+                    {'count': 'severely_absent_pupils', 'of': 'pupil_count', 'adverse': 'all'}
+                ],
+            },
         ],
     ) }}
 

@@ -61,6 +61,14 @@ suppressed as (
         measures=[
             'average_progress_score', 'progress_score_lower_ci', 'progress_score_upper_ci'
         ],
+        measure_rules=[
+            {
+                'measures': [
+                    'average_progress_score', 'progress_score_lower_ci', 'progress_score_upper_ci'
+                ],
+                'minimum_counts': {'pupil_count': var('min_average_size')},
+            },
+        ],
     ) }}
 
 ),

@@ -6,11 +6,20 @@ organisation_years as (
 
 ),
 
+{#- The published figures, and each sum's largest and two largest organisations (what the
+    dominance rule reads). #}
 {%- set measures %}
         count(*) as organisation_count,
         sum(pupil_count) as pupil_count,
+        max(pupil_count) as pupil_count_largest,
+        {{ top_two_sum('pupil_count') }} as pupil_count_two_largest,
         sum(attendance_sessions_recorded) as attendance_sessions_recorded,
-        sum(assessments_recorded) as assessments_recorded
+        max(attendance_sessions_recorded) as attendance_sessions_recorded_largest,
+        {{ top_two_sum('attendance_sessions_recorded') }}
+            as attendance_sessions_recorded_two_largest,
+        sum(assessments_recorded) as assessments_recorded,
+        max(assessments_recorded) as assessments_recorded_largest,
+        {{ top_two_sum('assessments_recorded') }} as assessments_recorded_two_largest
 {%- endset %}
 
 type_cells as (
@@ -54,6 +63,13 @@ suppressed as (
             'organisation_count', 'attendance_sessions_recorded', 'assessments_recorded'
         ],
         minimum_counts={'organisation_count': var('min_organisations_per_cell')},
+        dominance=['pupil_count'],
+        measure_rules=[
+            {
+                'measures': ['attendance_sessions_recorded', 'assessments_recorded'],
+                'dominance': ['attendance_sessions_recorded', 'assessments_recorded'],
+            },
+        ],
     ) }}
 
 ),

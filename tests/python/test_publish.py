@@ -1,12 +1,14 @@
-"""Publishing the marts for analysts: only the marts, read-only, replaced in one step.
+"""Publishing the marts for analysts: only the marts, read-only, replaced in one step, each
+closed period released once and never revised.
 
 Each test builds a small stand-in warehouse with plain DuckDB (raw, staging and intermediate
-relations beside two marts), so publishing is tested without a dbt build; test_marts.py
-publishes a real build.
+relations beside two marts), so publishing is tested without a dbt build;
+test_marts_school.py and test_marts_differencing.py publish real builds.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import stat
 import subprocess
@@ -18,18 +20,23 @@ import pytest
 
 from tinytracker.cli import main as cli
 from tinytracker.core.errors import TinyTrackerError
+from tinytracker.publishing import release
 from tinytracker.publishing.publish import (
     ANALYTICS_DB_ENV,
     analytics_db_path,
     default_parquet_dir,
     publish_marts,
 )
+from tinytracker.publishing.release import series_marker
 
 MART_TABLES = {"fct_attendance_by_group", "fct_service_usage"}
 
 
-def make_warehouse(path: Path, attendance_rate: float = 94.1) -> Path:
-    """A warehouse with personal data outside the marts and two documented marts."""
+def make_warehouse(
+    path: Path, attendance_rate: float = 94.1, later_term: str | None = None
+) -> Path:
+    """A warehouse with personal data outside the marts and two documented marts: ORG1's
+    autumn 2023 attendance (and, with ``later_term``, a row of that 2024/25 term)."""
     con = duckdb.connect(str(path))
     try:
         for schema in ("raw", "staging", "intermediate", "marts"):
@@ -43,11 +50,17 @@ def make_warehouse(path: Path, attendance_rate: float = 94.1) -> Path:
             "create or replace table intermediate.int_pupil_keys as "
             "select 'P1' as pupil_id, 'k-1' as pupil_key"
         )
+        later = (
+            f"union all select 'ORG1', '2024/25', '{later_term}', 'all', 15, 95.0, false"
+            if later_term
+            else ""
+        )
         con.execute(
             "create or replace table marts.fct_attendance_by_group as "
-            "select 'ORG1' as organisation_id, 'all' as group_type, 12 as pupil_count, "
+            "select 'ORG1' as organisation_id, '2023/24' as academic_year, 'autumn' as term, "
+            "'all' as group_type, 12 as pupil_count, "
             f"{attendance_rate}::double as attendance_rate, false as is_suppressed "
-            "union all select 'ORG1', 'fsm', null, null, true"
+            f"union all select 'ORG1', '2023/24', 'autumn', 'fsm', null, null, true {later}"
         )
         con.execute("comment on table marts.fct_attendance_by_group is 'Attendance of groups.'")
         con.execute(
@@ -129,7 +142,8 @@ def test_table_and_column_docs_travel_with_the_marts(published: dict[str, Path])
         ).fetchone()[0]
     finally:
         con.close()
-    assert table_comment == "Attendance of groups."
+    assert table_comment.startswith("Attendance of groups.\n\n")
+    assert table_comment.endswith(series_marker())
     assert column_comment == "Pupils the cell was computed from."
 
 
@@ -158,10 +172,10 @@ def test_republishing_replaces_the_file_while_a_reader_keeps_its_copy(
 ) -> None:
     reader = duckdb.connect(str(published["analytics"]), read_only=True)
     try:
-        make_warehouse(published["warehouse"], attendance_rate=95.5)
+        make_warehouse(published["warehouse"], later_term="autumn")
         publish_marts(published["warehouse"], published["analytics"])
-        query = "select attendance_rate from marts.fct_attendance_by_group where group_type = 'all'"
-        assert reader.execute(query).fetchone()[0] == 94.1
+        query = "select count(*) from marts.fct_attendance_by_group where group_type = 'all'"
+        assert reader.execute(query).fetchone()[0] == 1
         # another process: within one process DuckDB shares one instance per file path
         fresh = subprocess.run(
             [
@@ -176,9 +190,67 @@ def test_republishing_replaces_the_file_while_a_reader_keeps_its_copy(
             text=True,
             check=True,
         )
-        assert fresh.stdout.strip() == "95.5"
+        assert fresh.stdout.strip() == "2"
     finally:
         reader.close()
+
+
+def attendance_rows(db: Path) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(
+            "select academic_year, term, group_type, pupil_count, attendance_rate "
+            "from marts.fct_attendance_by_group order by all"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_released_partition_is_never_revised(published: dict[str, Path]) -> None:
+    """Tonight's figures minus last night's would isolate whoever changed: a partition, once
+    released, is copied unchanged whatever the warehouse holds now."""
+    make_warehouse(published["warehouse"], attendance_rate=95.5)
+    result = publish_marts(published["warehouse"], published["analytics"])
+    assert ("2023/24", "autumn", "all", 12, 94.1) in attendance_rows(published["analytics"])
+    assert result.released == {"fct_attendance_by_group": 0, "fct_service_usage": 0}
+
+
+def test_an_open_period_is_not_published_until_it_has_settled(tmp_path: Path) -> None:
+    warehouse_db = make_warehouse(tmp_path / "warehouse.duckdb", later_term="spring")
+    analytics_db = tmp_path / "analytics.duckdb"
+    # spring 2025 closes by 24 April; released 30 days later
+    publish_marts(warehouse_db, analytics_db, as_of=dt.date(2025, 5, 23))
+    assert [row[:2] for row in attendance_rows(analytics_db)] == [("2023/24", "autumn")] * 2
+    result = publish_marts(warehouse_db, analytics_db, as_of=dt.date(2025, 5, 24))
+    assert ("2024/25", "spring", "all", 15, 95.0) in attendance_rows(analytics_db)
+    assert result.released["fct_attendance_by_group"] == 1
+
+
+def test_a_new_series_releases_every_closed_period_from_the_current_marts(
+    published: dict[str, Path],
+) -> None:
+    make_warehouse(published["warehouse"], attendance_rate=95.5)
+    publish_marts(published["warehouse"], published["analytics"], new_series=True)
+    assert ("2023/24", "autumn", "all", 12, 95.5) in attendance_rows(published["analytics"])
+
+
+def test_a_new_release_series_releases_every_closed_period_again(
+    published: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy made under other disclosure rules is not frozen: bumping the series (as the
+    change that brought those rules does) releases the closed periods from today's marts."""
+    make_warehouse(published["warehouse"], attendance_rate=95.5)
+    monkeypatch.setattr(release, "RELEASE_SERIES", release.RELEASE_SERIES + 1)
+    publish_marts(published["warehouse"], published["analytics"])
+    assert ("2023/24", "autumn", "all", 12, 95.5) in attendance_rows(published["analytics"])
+
+
+def test_a_mart_without_a_release_rule_is_refused(published: dict[str, Path]) -> None:
+    con = duckdb.connect(str(published["warehouse"]))
+    con.execute("create table marts.fct_new_mart as select '2023/24' as academic_year")
+    con.close()
+    with pytest.raises(TinyTrackerError, match="fct_new_mart has no release rule"):
+        publish_marts(published["warehouse"], published["analytics"])
 
 
 def test_a_dropped_mart_disappears_from_the_parquet_folder(published: dict[str, Path]) -> None:

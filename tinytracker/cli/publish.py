@@ -8,11 +8,13 @@ from pathlib import Path
 from tinytracker.publishing.publish import ANALYTICS_DB_ENV, PublishResult, publish_marts
 
 DESCRIPTION = f"""\
-Copy every table of schema marts (aggregates only, small cells suppressed) from the
+Copy the tables of schema marts (aggregates only, small cells suppressed) from the
 warehouse (env TINYTRACKER_DB) into a fresh analyst database (env {ANALYTICS_DB_ENV}, default
 warehouse/analytics.duckdb), and write one Parquet file per mart into analytics/ beside it.
-Nothing else leaves the warehouse. The new file replaces the old one in a single rename, so
-readers never see a half-written file, and it is read-only on disk: open it with
+Nothing else leaves the warehouse. Only closed periods are published, each once: a term or
+year is released 30 days after it ends and never revised, so two copies never differ by one
+pupil (docs/analysts.md). The new file replaces the old one in a single rename, so readers
+never see a half-written file, and it is read-only on disk: open it with
 `duckdb -readonly` or duckdb.connect(path, read_only=True).
 
 `tinytracker build` publishes after every successful build; run this command to publish
@@ -58,13 +60,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_result(result: PublishResult) -> str:
-    """A short report: where the files went and the rows of each mart."""
+    """A short report: where the files went, the rows of each mart and the partitions this
+    publish released for the first time."""
     width = max((len(name) for name in result.tables), default=0)
     lines = [
         f"Published {len(result.tables)} mart(s) to {result.analytics_db} (read-only)",
         f"Parquet: {result.parquet_dir}",
     ]
     lines += [
-        f"  marts.{name:<{width}}  {rows:>9,} rows" for name, rows in result.row_counts.items()
+        f"  marts.{name:<{width}}  {rows:>9,} rows"
+        f"  ({result.released.get(name, 0):,} partitions released now)"
+        for name, rows in result.row_counts.items()
     ]
     return "\n".join(lines)
