@@ -218,8 +218,7 @@ def _copy_released(
         f"where {releasable_sql(rule, 'fresh')} {not_released}",
         {"as_of": as_of},
     )
-    released = con.execute(f"select count(*) from (select distinct {partition} from new_release)")
-    count = released.fetchone()[0]
+    count = int(scalar(con, f"select count(*) from (select distinct {partition} from new_release)"))
     con.execute(f"insert into {target} select * from new_release")
     con.execute("drop table new_release")
     return count
