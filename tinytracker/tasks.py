@@ -70,9 +70,11 @@ def finish_erasure(as_of: dt.date | None, db: Path | None = None) -> list[str]:
     # models only (no tests): erasure must not wait on an unrelated failing data test
     if run_dbt(as_of, command="run") != 0:
         raise TinyTrackerError(
-            "dbt run after the erasure failed, so derived tables may still hold erased "
-            "identifiers; the file was not rewritten. Fix the build and run `tinytracker "
-            "retention apply` again to finish."
+            f"the erasure of {len(pending)} run(s) is committed, but the dbt run that rebuilds "
+            "what is derived from it failed, so derived tables may still hold erased values and "
+            "the file was not rewritten: recorded as pending (audit.retention_runs."
+            "physically_erased_at is null). Fix the build; the next `tinytracker retention "
+            "apply`, erasure or restore finishes it first."
         )
     faults.reached("finish.rebuilt")
     publish_marts()

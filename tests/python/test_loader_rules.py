@@ -38,6 +38,12 @@ def fresh_key(file: str, index: int) -> dict[str, str]:
 RULE_CASES = [
     ("pupils", {"pupil_id": ""}, "missing_required", "pupil_id is empty"),
     ("attendance_sessions", {"mark": " "}, "missing_required", "mark is empty"),
+    (
+        "pupils",
+        {"surname": "Smith\x1b[2J"},
+        "control_character",
+        "surname holds a control character",
+    ),
     ("pupils", {"date_of_birth": "2015-02-30"}, "bad_date", "date_of_birth '2015-02-30'"),
     ("pupils", {"date_of_birth": "01/05/2015"}, "bad_date", "date_of_birth '01/05/2015'"),
     ("pupils", {"date_of_birth": "2015-5-1"}, "bad_date", "date_of_birth '2015-5-1'"),

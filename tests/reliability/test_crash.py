@@ -247,3 +247,32 @@ def test_a_killed_backup_and_a_killed_publish_leave_nothing_behind(
 
     assert not leftovers(db.parent)
     assert os.listdir(db.parent / "backups") in ([], ["erasure-ledger"])
+
+
+def test_an_apply_whose_rebuild_fails_is_recorded_pending_and_finished_by_the_next_run(
+    synthetic_template, twin: tuple[Path, Path], monkeypatch
+) -> None:
+    """The erasure is committed; its dbt rebuild fails: the run says it is pending, the
+    warehouse says so too, and the next apply finishes it before anything else."""
+    from tinytracker import tasks
+
+    db, _ = twin
+    as_of = synthetic_template.as_of
+    with monkeypatch.context() as failing_dbt:
+        failing_dbt.setattr(tasks, "run_dbt", lambda *args, **kwargs: 1)
+        with pytest.raises(tasks.TinyTrackerError, match="recorded as pending"):
+            tasks.apply_retention(as_of, dry_run=False, build=False)
+    assert read(
+        db,
+        "select count(*) from audit.retention_runs where outcome = 'applied' "
+        "and physically_erased_at is null",
+    ) == [(1,)]
+
+    again = tasks.apply_retention(as_of, dry_run=False, build=True)
+
+    assert again.finished_earlier_runs == 1
+    assert read(
+        db,
+        "select count(*) from audit.retention_runs where outcome = 'applied' "
+        "and physically_erased_at is null",
+    ) == [(0,)]
