@@ -53,7 +53,7 @@ dbt-test: setup  ## dbt build (seeds, models, data tests, unit tests) on a fresh
 	rm -rf $(TEST_DIR) && mkdir -p $(TEST_DIR)
 	$(TT) generate --out $(TEST_DIR)/extract --pupils 800 --organisations 8 --years 3 --seed 11
 	$(TT) load $(TEST_DIR)/extract || [ $$? -eq 3 ]
-	$(BIN)/dbt build --profiles-dir . --target dev --target-path target/test
+	$(BIN)/dbt build --profiles-dir . --target dev --target-path target/test --vars '{full_tests: true}'
 
 lint: setup  ## Python (ruff lint + format, import layers, mypy) and SQL (sqlfluff against the throwaway `ci` target)
 	$(BIN)/ruff check .

@@ -34,7 +34,7 @@ def dbt_build_command(
     command_name: str = "build",
     exclude: Sequence[str] | None = None,
     *,
-    extra_vars: Mapping[str, str] | None = None,
+    extra_vars: Mapping[str, object] | None = None,
     target_path: Path | None = None,
     extra_args: Sequence[str] = (),
 ) -> list[str]:
@@ -47,7 +47,7 @@ def dbt_build_command(
     """
     command = [str(DBT_EXECUTABLE), command_name]
     command += dbt_runner.common_args(None)
-    dbt_vars: dict[str, str] = {}
+    dbt_vars: dict[str, object] = {}
     if as_of is not None:
         dbt_vars["as_of"] = as_of.isoformat()
     dbt_vars.update(extra_vars or {})
@@ -75,13 +75,20 @@ def run_dbt_build(
     as_of: str | dt.date | None = None,
     select: Sequence[str] | None = None,
     unit_tests: bool = False,
+    full_tests: bool = False,
 ) -> int:
     """Build (seeds, models, data tests) for ``as_of``; returns dbt's exit code (0 = passed).
 
     ``unit_tests`` adds dbt's unit tests, which a production build leaves to CI.
+    ``full_tests`` makes the grain tests that a daily build scopes to the rows it added
+    (macros/generic_tests/unique_combination_of_columns.sql) scan every row instead.
     """
     return run_dbt(
-        as_of, select, command="build", extra_args=() if unit_tests else PRODUCTION_EXCLUDES
+        as_of,
+        select,
+        command="build",
+        extra_args=() if unit_tests else PRODUCTION_EXCLUDES,
+        compile_vars={"full_tests": True} if full_tests else None,
     )
 
 
@@ -94,8 +101,13 @@ def run_dbt(
     extra_vars: Mapping[str, str] | None = None,
     target_path: Path | None = None,
     extra_args: Sequence[str] = (),
+    compile_vars: Mapping[str, object] | None = None,
 ) -> int:
-    """Run one dbt command (build, run, test) for ``as_of``; returns dbt's exit code."""
+    """Run one dbt command (build, run, test) for ``as_of``; returns dbt's exit code.
+
+    ``extra_vars`` change what dbt's parse produces (a dry run's schema); ``compile_vars``
+    only what a node compiles to (like ``as_of``), so they never cost a parse.
+    """
     as_of_date = parse_date(as_of, "--as-of")
     con = warehouse.connect()
     try:
@@ -113,7 +125,7 @@ def run_dbt(
         select,
         command,
         exclude,
-        extra_vars=extra_vars,
+        extra_vars={**(extra_vars or {}), **(compile_vars or {})},
         target_path=target_path,
         extra_args=extra_args,
     )
