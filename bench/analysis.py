@@ -13,9 +13,11 @@ from bench.figures import (
     LINEAR_EXPONENT,
     PIPELINE,
     TARGET_DAILY_FRACTION,
+    TARGET_ERASE_SECONDS,
     TARGET_ERASER_RATIO,
     TARGET_PEAK_MB,
     TARGET_RATIO_PIPELINE,
+    TARGET_START_SECONDS,
     exponent,
     fmt_seconds,
     highest_peak,
@@ -79,8 +81,29 @@ def targets(results: dict) -> list[str]:
         f"({fmt_seconds(wall(largest, 'daily_build'))} vs "
         f"{fmt_seconds(wall(largest, 'build'))}); the "
         f"attendance models themselves {r['daily_models_vs_build_models']:.1%} | "
-        f"{met(r['daily_vs_build'] < TARGET_DAILY_FRACTION)} |"
+        f"{met(r['daily_vs_build'] <= TARGET_DAILY_FRACTION)} |"
     )
+    start = largest.get("dbt_start", {}).get("runs", [])
+    if start:
+        firsts = [run["to_first_node_seconds"] for run in start]
+        reparsed = any(run["reparsed"] for run in start)
+        worst = max(f for f in firsts if f is not None) if any(firsts) else None
+        add(
+            f"| command start to dbt's first node within {TARGET_START_SECONDS:.0f} s, no "
+            f"re-parse for a new date | {', '.join(f'{f:.1f} s' for f in firsts if f)} for two "
+            f"new dates; {'a full re-parse' if reparsed else 'no re-parse'} | "
+            f"{met(worst is not None and worst <= TARGET_START_SECONDS and not reparsed)} |"
+        )
+    erasure = largest.get("erasure_request")
+    if erasure and erasure.get("mean_seconds") is not None:
+        add(
+            f"| one erasure request within {TARGET_ERASE_SECONDS:.0f} s at "
+            f"{largest['pupils']:,} pupils | {erasure['mean_seconds']:.1f} s mean of "
+            f"{erasure['requests']} (each "
+            f"{', '.join(f'{w:.1f} s' for w in erasure['wall_seconds'])}); the rewrite they "
+            f"queue took {fmt_seconds(erasure['finish_seconds'])} in the next apply | "
+            f"{met(erasure['mean_seconds'] <= TARGET_ERASE_SECONDS)} |"
+        )
     add("")
     return lines
 
