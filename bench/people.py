@@ -47,11 +47,16 @@ def log_since(log: Path, offset: int) -> str:
 def dbt_start(
     stage: Callable[..., StageResult], tt: str, as_of: dt.date, target: Path, logs: Path
 ) -> dict[str, object]:
-    """Two builds of one model for dates never built before; see the module docstring."""
+    """Two builds of one model for dates never built before; see the module docstring.
+
+    ``logs`` is dbt's own log file (DBT_LOG_PATH/dbt.log): dbt writes its parse messages
+    there even when the parse is quiet on the terminal."""
     runs = []
     for days in (1, 2):
         day = (as_of + dt.timedelta(days=days)).isoformat()
         offset = logs.stat().st_size if logs.exists() else 0
+        perf_info = target / "perf_info.json"
+        perf_info.unlink(missing_ok=True)
         spawned_at = time.time()
         result = stage(
             f"dbt_start_{days}", [tt, "build", "--as-of", day, "--select", "stg_organisations"]
@@ -62,6 +67,11 @@ def dbt_start(
                 "wall_seconds": result.wall_seconds,
                 "to_first_node_seconds": first_node_seconds(target, spawned_at),
                 "reparsed": REPARSE_MARK in log_since(logs, offset),
+                "files_parsed": (
+                    json.loads(perf_info.read_text()).get("parsed_path_count")
+                    if perf_info.exists()
+                    else None
+                ),
             }
         )
     return {"runs": runs}

@@ -218,6 +218,8 @@ def bench_size(
             as_of_text,
             "--json",
             str(floor_json),
+            "--token-key-from",
+            str(db),
         ],
     )
     floor = json.loads(floor_json.read_text())
@@ -304,7 +306,7 @@ def bench_size(
     daily_nodes = _node_seconds(target)
 
     # where a person waits: dbt's start for a new date, one erasure request
-    start = dbt_start(stage, tt, as_of, target, logs)
+    start = dbt_start(stage, tt, as_of, target, folder / "logs" / "dbt.log")
     chosen = pupils_to_erase(lambda sql: _query(db, sql), erase_count)
     erasure = erase_requests(stage, tt, chosen, as_of)
 

@@ -110,7 +110,8 @@ def _manifest(
     key = (target, db.name, json.dumps(dict(parse_vars), sort_keys=True), project_state())
     if key in _MANIFESTS:
         return _MANIFESTS[key], False
-    args = ["parse", "--quiet", *common_args(target_path)]
+    # perf_info.json says how many files this parse read (0: dbt's partial parse reused all)
+    args = ["parse", "--quiet", "--write-perf-info", *common_args(target_path)]
     if parse_vars:
         args += ["--vars", json.dumps(dict(parse_vars))]
     result = dbtRunner().invoke(args)
