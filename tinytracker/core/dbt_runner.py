@@ -42,6 +42,8 @@ from tinytracker.core import paths
 _LOCK = threading.RLock()
 _MANIFESTS: dict[tuple[str, ...], Any] = {}
 """Parsed manifests by (target folder, warehouse file name, parse vars, project state)."""
+parses = 0
+"""How many times this process parsed the project (a test can see a parse was reused)."""
 
 # what dbt reads to parse the project: a change to any of them makes the cached parse stale
 PROJECT_INPUTS = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
@@ -110,10 +112,12 @@ def _manifest(
     key = (target, db.name, json.dumps(dict(parse_vars), sort_keys=True), project_state())
     if key in _MANIFESTS:
         return _MANIFESTS[key], False
-    # perf_info.json says how many files this parse read (0: dbt's partial parse reused all)
-    args = ["parse", "--quiet", "--write-perf-info", *common_args(target_path)]
+    # dbt's parse writes perf_info.json: how many files it read (0: its partial parse reused all)
+    args = ["parse", "--quiet", *common_args(target_path)]
     if parse_vars:
         args += ["--vars", json.dumps(dict(parse_vars))]
+    global parses
+    parses += 1
     result = dbtRunner().invoke(args)
     if not result.success or result.result is None:
         raise RuntimeError(f"dbt parse failed: {result.exception}")
