@@ -4,8 +4,6 @@ new parse, and the warehouse file is free again the moment dbt returns."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,18 +31,18 @@ def test_a_build_for_a_new_date_reuses_the_parse_and_uses_the_date(wh: Path):
 
 
 def test_a_fresh_process_parses_nothing_for_a_date_it_never_saw(wh: Path):
-    """dbt's partial parse in a new command: the parse vars no longer carry the date."""
-    assert run_dbt_build("2025-10-02", STATUS_MODELS) == 0  # saves the parse state
-    target = Path(os.environ["DBT_TARGET_PATH"])
-    perf = target / "perf_info.json"
-    perf.unlink(missing_ok=True)
+    """A new command for a new date: the parse the last command saved is reused as it is."""
+    assert run_dbt_build("2025-10-02", STATUS_MODELS) == 0  # saves the parse
     code = (
-        "import sys; from tinytracker.core.dbt import run_dbt_build; "
-        "sys.exit(run_dbt_build('2025-11-30', ['retention_status']))"
+        "from tinytracker.core import dbt_runner; from tinytracker.core.dbt import run_dbt_build; "
+        "code = run_dbt_build('2025-11-30', ['retention_status']); "
+        "print('parses', dbt_runner.parses, 'exit', code)"
     )
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
-    info = json.loads(perf.read_text())
-    assert info["parsed_path_count"] == 0
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert done.stdout.strip().splitlines()[-1] == "parses 0 exit 0"
+    assert read(wh, "select distinct as_of from retention.retention_status") == [
+        (dt.date(2025, 11, 30),)
+    ]
 
 
 def test_the_warehouse_is_free_again_when_dbt_returns(wh: Path):
