@@ -28,6 +28,7 @@ dbt opens the file by name from its own folder (see :func:`tinytracker.core.dbt.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -128,6 +129,30 @@ def _saved_parse(target: str, key: tuple[str, ...]) -> Any | None:
     return manifest if saved_key == list(key) else None
 
 
+def _manifest_from_fields(fields: dict[str, Any]) -> Any:
+    from dbt.contracts.graph.manifest import Manifest
+
+    return Manifest(**fields)
+
+
+class _ManifestPickler(pickle.Pickler):
+    """Pickles dbt's Manifest by its public fields only (dbt 1.11's own ``__reduce_ex__``
+    leaves ``fixtures`` out and shifts every later field): the lookups and the lock are
+    rebuilt on first use after loading."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        from dbt.contracts.graph.manifest import Manifest
+
+        if type(obj) is not Manifest:
+            return NotImplemented
+        fields = {
+            f.name: getattr(obj, f.name)
+            for f in dataclasses.fields(obj)
+            if not f.name.startswith("_")
+        }
+        return _manifest_from_fields, (fields,)
+
+
 def _save_parse(target: str, key: tuple[str, ...], manifest: Any) -> None:
     """Keep the parsed project beside dbt's own partial-parse file: loading it takes a tenth
     of a second where dbt's partial parse of an unchanged project takes more than one."""
@@ -135,7 +160,7 @@ def _save_parse(target: str, key: tuple[str, ...], manifest: Any) -> None:
     partial = path.with_name(path.name + ".partial")
     try:
         with open(partial, "wb") as handle:
-            pickle.dump((list(key), manifest), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            _ManifestPickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump((list(key), manifest))
         os.replace(partial, path)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         partial.unlink(missing_ok=True)
