@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             combined.write_text(json.dumps(results, indent=2))
+            if args.large:  # a long run leaves its report after every size it finished
+                results["large"] = True
+                scaling.write_report(results, PROJECT_DIR / "docs" if args.doc else out, out.parent)
     doc_dir = PROJECT_DIR / "docs" if args.doc else out
     if args.large or results.get("large"):
         results["large"] = True
