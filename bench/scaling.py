@@ -91,7 +91,12 @@ def duckdb_only() -> tuple[list[str], list[str]]:
         f"`{path.relative_to(PROJECT_DIR)}`"
         for folder in ("tinytracker", "orchestration", "models")
         for path in (PROJECT_DIR / folder).rglob("*.py")
-        if re.search(r"^\s*(import duckdb|from duckdb)", path.read_text(), re.M)
+        if re.search(
+            r"^\s*(import duckdb|from duckdb|from tinytracker\.core\.warehouse import"
+            r"|from tinytracker\.core import .*\bwarehouse\b)",
+            path.read_text(),
+            re.M,
+        )
     )
     return macros, modules
 
@@ -285,7 +290,15 @@ def _past_one_machine() -> list[str]:
     lines += [f"- {m}" for m in macros]
     lines.append("")
     lines.append(
-        f"Python modules that talk to DuckDB directly ({len(modules)}): the loader, the erasure "
+        "Beside them: the dbt profile (`type: duckdb`, a file path, DuckDB settings), the "
+        "dbt Python model `retention_plan` (DuckDB's relation API through "
+        "`tinytracker/erasure/plan.py`; Spark, Snowflake and BigQuery run Python models "
+        "with their own DataFrame APIs), and the DuckDB SQL the Python modules below send."
+    )
+    lines.append("")
+    lines.append(
+        f"Python modules that talk to DuckDB ({len(modules)}: they import duckdb or open the "
+        "warehouse through `tinytracker.core.warehouse`): the loader, the erasure "
         "engine, the file rewrite, backups, publishing, reporting and the dbt Python model. "
         "On a distributed engine each needs its engine's client (or to become dbt models): "
         "the erasure engine's set-based statements port; the physical rewrite of one file "
