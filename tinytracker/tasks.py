@@ -19,6 +19,7 @@ from tinytracker.backup import snapshots
 from tinytracker.backup.restore import RestoreResult, restore
 from tinytracker.core import faults, files
 from tinytracker.core import secret as secret_module
+from tinytracker.core.bytescan import values_in_files
 from tinytracker.core.dates import TIMEZONE, parse_date
 from tinytracker.core.dbt import failed_nodes, run_dbt, run_dbt_build
 from tinytracker.core.errors import TinyTrackerError
@@ -92,11 +93,9 @@ def scan_for_erased(result: RunResult, db: Path | None = None) -> None:
     values = result.erased_values
     if not values:
         return
-    found = []
-    for path in (db, db.with_name(db.name + ".wal")):
-        if path.exists():
-            data = path.read_bytes()
-            found += [value for value in values if value.encode() in data]
+    # one pass over the bytes for all the values (tinytracker.core.bytescan)
+    in_bytes = values_in_files((db, db.with_name(db.name + ".wal")), values)
+    found = [value for value in dict.fromkeys(values) if value in in_bytes]
     still_held = held_in_live_rows(db, found)  # kept rows may hold them, e.g. a shared phone
     found = [value for value in found if value not in still_held]
     if found:
