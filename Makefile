@@ -18,8 +18,9 @@ TEST_DB := $(TEST_DIR)/tinytracker.duckdb
 # Benchmark sizes (pupils on roll, one academic year of attendance); see docs/benchmarks.md.
 BENCH_SIZES ?= 10000 30000 100000
 BENCH_SMOKE_SIZES ?= 1000
+BENCH_LARGE_SIZES ?= 300000 1000000
 
-.PHONY: help setup demo test pytest dbt-test lint validate ui docs clean bench bench-smoke \
+.PHONY: help setup demo test pytest dbt-test lint validate ui docs clean bench bench-smoke bench-large \
 	reliability report-screenshot
 
 help:  ## list the targets
@@ -53,7 +54,7 @@ dbt-test: setup  ## dbt build (seeds, models, data tests, unit tests) on a fresh
 	rm -rf $(TEST_DIR) && mkdir -p $(TEST_DIR)
 	$(TT) generate --out $(TEST_DIR)/extract --pupils 800 --organisations 8 --years 3 --seed 11
 	$(TT) load $(TEST_DIR)/extract || [ $$? -eq 3 ]
-	$(BIN)/dbt build --profiles-dir . --target dev --target-path target/test
+	$(BIN)/dbt build --profiles-dir . --target dev --target-path target/test --vars '{full_tests: true}'
 
 lint: setup  ## Python (ruff lint + format, import layers, mypy) and SQL (sqlfluff against the throwaway `ci` target)
 	$(BIN)/ruff check .
@@ -80,6 +81,9 @@ reliability: setup  ## the long reliability suite: every fault point, kills, cor
 
 bench: setup  ## benchmark 10k/30k/100k-pupil trusts vs the SQL floor and a per-subject eraser; writes docs/benchmarks.md
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --doc
+
+bench-large: setup  ## where one machine ends: 300k and 1M pupils, every stage with memory and disk; writes docs/scaling.md
+	$(BIN)/python bench/run.py --sizes $(BENCH_LARGE_SIZES) --large --sample 20 --out bench/out/large --doc
 
 bench-smoke: setup  ## the benchmark harness on one small trust (bench/out/smoke, docs untouched; part of make test)
 	$(BIN)/python bench/run.py --sizes $(BENCH_SMOKE_SIZES) --sample 20 --out bench/out/smoke

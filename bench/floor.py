@@ -101,11 +101,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("db", type=Path, help="warehouse file to apply the floor to, in place")
     parser.add_argument("--as-of", required=True, type=dt.date.fromisoformat)
     parser.add_argument("--json", type=Path, help="write the result here as JSON")
+    parser.add_argument(
+        "--token-key-from",
+        type=Path,
+        help="key the suppression tokens with this warehouse's token key (ours, after its "
+        "apply), so the floor's tokens and ours compare subject for subject",
+    )
     args = parser.parse_args(argv)
     secret = os.environ.get(SECRET_ENV, "")
     if len(secret) < 16:
         print(f"floor: set {SECRET_ENV} (at least 16 characters)", file=sys.stderr)
         return 2
+    if args.token_key_from:
+        # tokens are keyed with a random key wrapped under the secret (tinytracker.core.secret)
+        from tinytracker.core.secret import token_key
+
+        ours = duckdb.connect(str(args.token_key_from), read_only=True)
+        try:
+            secret = token_key(ours, create=False)
+        finally:
+            ours.close()
     result = run_floor(args.db, args.as_of, secret)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

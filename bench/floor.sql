@@ -211,6 +211,18 @@ select plan.subject_kind, plan.organisation_id, plan.subject_id, 'id=' || trim(p
 from floor_plan as plan
 where plan.subject_kind = 'pupil_contact';
 
+-- the contacts deleted with their pupil: each goes on the list too (not those that are
+-- subjects of their own rule in this run)
+create or replace temp table floor_contacts_of_pupils as
+select distinct contacts.organisation_id, contacts.contact_id, plan.rule_id
+from floor_plan as plan
+inner join raw.pupil_contacts as contacts
+    on contacts.organisation_id = plan.organisation_id and contacts.pupil_id = plan.subject_id
+where plan.subject_kind = 'pupil'
+    and (contacts.organisation_id, contacts.contact_id) not in (
+        select (organisation_id, subject_id) from floor_plan where subject_kind = 'pupil_contact'
+    );
+
 -- ---------------------------------------------------------------- apply: one transaction
 begin transaction;
 
@@ -323,6 +335,13 @@ from floor_plan as plan
 left join floor_authors as author
     on plan.subject_kind = 'employee'
     and plan.organisation_id = author.organisation_id and plan.subject_id = author.employee_id;
+
+insert into audit.erasure_suppressions
+select
+    'pupil_contact', organisation_id,
+    sha256(getvariable('tt_secret') || '|pupil_contact|' || organisation_id || '|' || contact_id),
+    null, rule_id, getvariable('as_of'), getvariable('run_id')
+from floor_contacts_of_pupils;
 
 insert into audit.erasure_identifiers
 select distinct

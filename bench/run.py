@@ -22,6 +22,11 @@ bench/measure.py):
               loads leave; and (eraser_by_row) one statement per row, addressed by its key
 9. daily      one more school day of marks (bench/daily.py): ``tinytracker load`` then the
               same ``dbt build`` as stage 3, against the warehouse the stages above left
+10. dbt_start and erase_request (bench/people.py): a build for a new date, timed to dbt's
+              first node; three erasure requests and the apply that finishes them
+
+``--large`` (make bench-large: 300k and 1M pupils) leaves out the per-subject erasers, builds
+the loaded warehouse again with one thread, and writes docs/scaling.md (bench/scaling.py).
 
 Results go to ``<out>/<size>/results.json`` and ``<out>/results.json``; ``--doc`` also writes
 docs/benchmarks.md and docs/benchmarks.png (bench/report.py), otherwise the report goes to
@@ -40,7 +45,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from bench import report  # noqa: E402
+from bench import report, scaling  # noqa: E402
 from bench.figures import sanity_failures  # noqa: E402
 from bench.measure import machine  # noqa: E402
 from bench.size import bench_size  # noqa: E402
@@ -88,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         "report goes to OUT/benchmarks.md and OUT/benchmarks.png)",
     )
     parser.add_argument(
+        "--large",
+        action="store_true",
+        help="the scaling run (make bench-large): no per-subject erasers, one build again with "
+        "one thread, and docs/scaling.md (with --doc) instead of docs/benchmarks.md",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="rewrite the report from OUT/results.json without running anything",
@@ -115,9 +126,28 @@ def main(argv: list[str] | None = None) -> int:
             "sizes": [],
         }
         for pupils in sorted(args.sizes):
-            results["sizes"].append(bench_size(pupils, out, args.as_of, args.sample, args.seed))
+            results["sizes"].append(
+                bench_size(
+                    pupils,
+                    out,
+                    args.as_of,
+                    args.sample,
+                    args.seed,
+                    erasers=not args.large,
+                    threads_compare=args.large,
+                )
+            )
             combined.write_text(json.dumps(results, indent=2))
+            if args.large:  # a long run leaves its report after every size it finished
+                results["large"] = True
+                scaling.write_report(results, PROJECT_DIR / "docs" if args.doc else out, out.parent)
     doc_dir = PROJECT_DIR / "docs" if args.doc else out
+    if args.large or results.get("large"):
+        results["large"] = True
+        combined.write_text(json.dumps(results, indent=2))
+        markdown, plot = scaling.write_report(results, doc_dir, out.parent)
+        print(f"bench: scaling report written to {markdown} and {plot}")
+        return 0
     markdown, plot = report.write_report(results, doc_dir)
     print(f"bench: report written to {markdown} and {plot}")
     failures = sanity_failures(results)

@@ -20,6 +20,7 @@ import duckdb
 
 from bench.daily import write_daily_extract
 from bench.measure import StageResult, run_stage
+from bench.people import dbt_start, erase_requests, pupils_to_erase
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
@@ -112,10 +113,28 @@ def _dbt_summary(target: Path) -> dict[str, float]:
     return summary
 
 
+def _tree_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
 def bench_size(
-    pupils: int, out: Path, as_of: dt.date, sample: int, seed: int, log=print
+    pupils: int,
+    out: Path,
+    as_of: dt.date,
+    sample: int,
+    seed: int,
+    log=print,
+    *,
+    erasers: bool = True,
+    threads_compare: bool = False,
+    erase_count: int = 3,
 ) -> dict[str, object]:
-    """Every stage for one size; returns the size's results (also written as JSON)."""
+    """Every stage for one size; returns the size's results (also written as JSON).
+
+    ``erasers`` runs the per-subject erasers (comparisons, not our pipeline: bench-large
+    leaves them out, the date-order one re-sorts every mark in memory). ``threads_compare``
+    builds a copy of the loaded warehouse again with one thread (TINYTRACKER_THREADS=1).
+    """
     folder = out / str(pupils)
     if folder.exists():
         shutil.rmtree(folder)
@@ -159,6 +178,7 @@ def bench_size(
             "--quiet",
         ],
     )
+    extract_bytes = _tree_bytes(folder / "extract")
     stage("load", [tt, "load", str(folder / "extract")], ok=LOAD_OK)
     loaded_copy = folder / "loaded.duckdb"
     _copy(db, loaded_copy)
@@ -175,7 +195,8 @@ def bench_size(
     build_summary = _dbt_summary(target)
     stage("plan", [tt, "retention", "plan", "--as-of", as_of_text])
     planned_copy = folder / "planned.duckdb"
-    _copy(db, planned_copy)
+    if erasers:  # the per-subject erasers start from the warehouse as planned
+        _copy(db, planned_copy)
     stage("apply", [tt, "retention", "apply", "--as-of", as_of_text])
     apply_summary = _dbt_summary(target)
     stage("publish", [tt, "publish"])
@@ -198,6 +219,8 @@ def bench_size(
             as_of_text,
             "--json",
             str(floor_json),
+            "--token-key-from",
+            str(db),
         ],
     )
     floor = json.loads(floor_json.read_text())
@@ -211,57 +234,59 @@ def bench_size(
     floor["subjects_only_ours"] = len(ours - theirs)
     floor["subjects_only_floor"] = len(theirs - ours)
 
-    # the per-subject eraser, on the warehouse as planned: rows as loaded, then in date order
+    eraser = eraser_by_day = eraser_by_row = None
     by_day_copy = folder / "planned-by-day.duckdb"
-    shutil.copyfile(planned_copy, by_day_copy)
     by_row_copy = folder / "planned-by-row.duckdb"
-    shutil.copyfile(planned_copy, by_row_copy)
-    eraser_json = folder / "eraser.json"
-    stage(
-        "eraser",
-        [
-            sys.executable,
-            str(BENCH_DIR / "per_subject.py"),
-            str(planned_copy),
-            "--sample",
-            str(sample),
-            "--json",
-            str(eraser_json),
-        ],
-    )
-    eraser = json.loads(eraser_json.read_text())
-    by_day_json = folder / "eraser-by-day.json"
-    stage(
-        "eraser_by_day",
-        [
-            sys.executable,
-            str(BENCH_DIR / "per_subject.py"),
-            str(by_day_copy),
-            "--sample",
-            str(sample),
-            "--layout",
-            "by-day",
-            "--json",
-            str(by_day_json),
-        ],
-    )
-    eraser_by_day = json.loads(by_day_json.read_text())
-    by_row_json = folder / "eraser-by-row.json"
-    stage(
-        "eraser_by_row",
-        [
-            sys.executable,
-            str(BENCH_DIR / "per_subject.py"),
-            str(by_row_copy),
-            "--sample",
-            str(sample),
-            "--granularity",
-            "row",
-            "--json",
-            str(by_row_json),
-        ],
-    )
-    eraser_by_row = json.loads(by_row_json.read_text())
+    if erasers:
+        # the per-subject eraser, on the warehouse as planned: rows as loaded, then in date order
+        shutil.copyfile(planned_copy, by_day_copy)
+        shutil.copyfile(planned_copy, by_row_copy)
+        eraser_json = folder / "eraser.json"
+        stage(
+            "eraser",
+            [
+                sys.executable,
+                str(BENCH_DIR / "per_subject.py"),
+                str(planned_copy),
+                "--sample",
+                str(sample),
+                "--json",
+                str(eraser_json),
+            ],
+        )
+        eraser = json.loads(eraser_json.read_text())
+        by_day_json = folder / "eraser-by-day.json"
+        stage(
+            "eraser_by_day",
+            [
+                sys.executable,
+                str(BENCH_DIR / "per_subject.py"),
+                str(by_day_copy),
+                "--sample",
+                str(sample),
+                "--layout",
+                "by-day",
+                "--json",
+                str(by_day_json),
+            ],
+        )
+        eraser_by_day = json.loads(by_day_json.read_text())
+        by_row_json = folder / "eraser-by-row.json"
+        stage(
+            "eraser_by_row",
+            [
+                sys.executable,
+                str(BENCH_DIR / "per_subject.py"),
+                str(by_row_copy),
+                "--sample",
+                str(sample),
+                "--granularity",
+                "row",
+                "--json",
+                str(by_row_json),
+            ],
+        )
+        eraser_by_row = json.loads(by_row_json.read_text())
 
     # a daily extract: one more school day of marks, loaded and built incrementally
     daily_folder = folder / "daily"
@@ -281,9 +306,20 @@ def bench_size(
     daily_summary = _dbt_summary(target)
     daily_nodes = _node_seconds(target)
 
+    # where a person waits: dbt's start for a new date, one erasure request
+    start = dbt_start(stage, tt, as_of, target, folder / "logs" / "dbt.log")
+    chosen = pupils_to_erase(lambda sql: _query(db, sql), erase_count)
+    erasure = erase_requests(stage, tt, chosen, as_of)
+
+    threads: dict[str, object] | None = None
+    if threads_compare:
+        threads = _threads_compare(folder, loaded_copy, env, as_of_text, stage)
+
     size_bytes = {
         name: path.stat().st_size for name, path in (("warehouse", db), ("loaded", loaded_copy))
     }
+    size_bytes["extract"] = extract_bytes
+    size_bytes["folder_peak"] = _tree_bytes(folder) + extract_bytes
     for copy in (loaded_copy, planned_copy, by_day_copy, by_row_copy):  # big, done with
         copy.unlink(missing_ok=True)
     shutil.rmtree(folder / "extract", ignore_errors=True)
@@ -312,7 +348,45 @@ def bench_size(
             "dbt": daily_summary,
             "nodes": daily_nodes,
         },
+        "dbt_start": start,
+        "erasure_request": erasure,
+        "threads": threads,
         "harness_seconds": round(time.perf_counter() - started, 1),
     }
     (folder / "results.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def _threads_compare(
+    folder: Path,
+    loaded_copy: Path,
+    env: dict[str, str],
+    as_of_text: str,
+    stage,
+) -> dict[str, object]:
+    """The first full build again, on a copy of the loaded warehouse, with one thread."""
+    one = folder / "one-thread"
+    one.mkdir()
+    db = one / "tinytracker.duckdb"
+    _copy(loaded_copy, db)
+    one_env = {
+        **env,
+        "TINYTRACKER_DB": str(db),
+        "DBT_TARGET_PATH": str(one / "target"),
+        "DBT_LOG_PATH": str(one / "logs"),
+        "TINYTRACKER_ANALYTICS_DB": str(one / "analytics.duckdb"),
+        "TINYTRACKER_THREADS": "1",
+    }
+    result = run_stage(
+        "build_one_thread",
+        _python(
+            "import sys; from tinytracker.core.dbt import run_dbt_build; "
+            f"sys.exit(run_dbt_build('{as_of_text}'))"
+        ),
+        env=one_env,
+        cwd=PROJECT_DIR,
+        log=folder / "stages.log",
+    )
+    summary = _dbt_summary(one / "target")
+    shutil.rmtree(one, ignore_errors=True)
+    return {"build_one_thread": result.as_dict(), "dbt": summary}

@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tinytracker.backup import snapshots
 from tinytracker.backup.restore import RestoreResult, restore
 from tinytracker.core import faults, files
 from tinytracker.core import secret as secret_module
-from tinytracker.core.dates import parse_date
+from tinytracker.core.bytescan import values_in_files
+from tinytracker.core.dates import TIMEZONE, parse_date
 from tinytracker.core.dbt import failed_nodes, run_dbt, run_dbt_build
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.paths import db_path
@@ -93,11 +95,9 @@ def scan_for_erased(result: RunResult, db: Path | None = None) -> None:
     values = result.erased_values
     if not values:
         return
-    found = []
-    for path in (db, db.with_name(db.name + ".wal")):
-        if path.exists():
-            data = path.read_bytes()
-            found += [value for value in values if value.encode() in data]
+    # one pass over the bytes for all the values (tinytracker.core.bytescan)
+    in_bytes = values_in_files((db, db.with_name(db.name + ".wal")), values)
+    found = [value for value in dict.fromkeys(values) if value in in_bytes]
     still_held = held_in_live_rows(db, found)  # kept rows may hold them, e.g. a shared phone
     found = [value for value in found if value not in still_held]
     if found:
@@ -167,11 +167,20 @@ def erase(
     received_on: dt.date | None = None,
     keep_setup_imports: bool = False,
     handled_by: str | None = None,
+    rewrite_now: bool = False,
 ) -> ErasureResult:
-    """``tinytracker erase``: one person erased on request, the erasure finished physically."""
+    """``tinytracker erase``: one person erased on request.
+
+    The request changes the person's rows in ``raw.*`` and deletes their derived rows in one
+    transaction (:mod:`tinytracker.erasure.derived`), and stops there: rebuilding every
+    derived model, republishing and rewriting the whole file for one person is queued to the
+    next nightly retention run (:func:`next_nightly_run`), which finishes every pending run
+    first. ``rewrite_now`` finishes it at once instead, with the byte scan.
+    """
     if apply_changes:
         check_secret()
-        finish_erasure(as_of)  # an interrupted earlier run comes first
+        if rewrite_now:
+            finish_erasure(as_of)  # an interrupted or queued earlier run comes first
     result = erase_subject(
         kind,
         organisation_id,
@@ -184,11 +193,26 @@ def erase(
         keep_setup_imports=keep_setup_imports,
         handled_by=handled_by,
     )
-    if apply_changes:
+    if apply_changes and rewrite_now:
         result.run.physically_erased = bool(finish_erasure(result.run.as_of))
         if result.run.physically_erased:
             scan_for_erased(result.run)
+    elif apply_changes:
+        rewrite.pending_runs()  # writes the run's ledger now: a lost file keeps the record
+        result.run.rewrite_due = next_nightly_run()
     return result
+
+
+NIGHTLY_RUN = dt.time(2, 0)
+"""When the scheduled retention apply starts (London): orchestration's retention_apply_schedule.
+It finishes every pending erasure before its own work (:func:`apply_retention`)."""
+
+
+def next_nightly_run(now: dt.datetime | None = None) -> dt.datetime:
+    """The next start of the nightly retention run after ``now`` (London, naive)."""
+    now = now or dt.datetime.now(ZoneInfo(TIMEZONE)).replace(tzinfo=None)
+    today_run = dt.datetime.combine(now.date(), NIGHTLY_RUN)
+    return today_run if now < today_run else today_run + dt.timedelta(days=1)
 
 
 def restore_backup(taken_on: dt.date, today: dt.date | None = None) -> RestoreResult:
@@ -219,7 +243,11 @@ class BuildResult:
 
 
 def build(
-    as_of: str | dt.date | None = None, select: list[str] | None = None, *, unit_tests: bool = False
+    as_of: str | dt.date | None = None,
+    select: list[str] | None = None,
+    *,
+    unit_tests: bool = False,
+    full_tests: bool = False,
 ) -> BuildResult:
     """``tinytracker build``: dbt build, then republish the analyst copy after a full build.
 
@@ -227,7 +255,7 @@ def build(
     personal data and passed their own tests, and analysts should not lose a day's figures
     because a retention run is late. The result then names each rule with data overdue.
     """
-    status = run_dbt_build(as_of, select, unit_tests=unit_tests)
+    status = run_dbt_build(as_of, select, unit_tests=unit_tests, full_tests=full_tests)
     result = BuildResult(status)
     if status != 0:
         result.failed = failed_nodes()

@@ -46,7 +46,7 @@
             {%- set values = [
                 invocation_id,
                 run_started_at.strftime('%Y-%m-%d %H:%M:%S'),
-                (var('as_of', none) or '') | string,
+                (var('as_of', none) or env_var('TINYTRACKER_AS_OF', '')) | string,
                 node.unique_id,
                 node.name,
                 node.test_metadata.name if node.test_metadata else 'singular',

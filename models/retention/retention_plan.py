@@ -1,6 +1,6 @@
 """retention.retention_plan: the row-level work due on as_of (logic: tinytracker.retention)."""
 
-from tinytracker.erasure.plan import build_retention_plan, parse_as_of
+from tinytracker.erasure.plan import build_retention_plan, statuses_as_of
 
 
 def model(dbt, session):
@@ -18,10 +18,11 @@ def model(dbt, session):
         "raw.setup_imports": dbt.source("raw", "setup_imports"),
         "raw.quarantine": dbt.source("raw", "quarantine"),
     }
+    statuses = dbt.ref("retention_status")
     return build_retention_plan(
-        statuses=dbt.ref("retention_status"),
+        statuses=statuses,
         actions=dbt.ref("retention_actions"),
         tables=tables,
-        as_of=parse_as_of(dbt.config.get("as_of"), session),
+        as_of=statuses_as_of(statuses, session),
         con=session,
     )

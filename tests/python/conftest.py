@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import fcntl
 import io
 import os
+import pickle
 import shutil
 import sys
 from collections.abc import Iterator
@@ -81,18 +83,48 @@ def point_environment_at(monkeypatch: pytest.MonkeyPatch, root: Path, db: Path) 
     monkeypatch.setenv("TINYTRACKER_BACKUP_DIR", str(db.parent / "backups"))
 
 
+@contextlib.contextmanager
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
+    """A folder built once per test run and shared by every xdist worker: yields the folder
+    and whether this worker must build it (holding a lock the others wait on meanwhile).
+
+    Fixtures that only read what they build (a loaded and built trust, one real apply) cost a
+    dbt build each; per worker they were built once for every core.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, shared by its workers
+    folder = base / f"shared-{name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(base / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            done = folder / ".built"
+            yield folder, not done.exists()
+            done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def synthetic_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyntheticTemplate]:
-    """A 7-organisation trust (every contract state), loaded and built for 2025-10-01."""
+    """A 7-organisation trust (every contract state), loaded and built for 2025-10-01.
+
+    Generated, loaded and built once per test run (shared by the xdist workers, read-only);
+    each worker has its own ``root`` for dbt's target and logs."""
     root = tmp_path_factory.mktemp("synthetic_trust")
-    extract = root / "extract"
-    generate_extract(GeneratorConfig(out=extract, organisations=7, pupils=280, years=2, seed=5))
-    db = root / "template" / "warehouse.duckdb"
-    db.parent.mkdir()
-    with pytest.MonkeyPatch.context() as env:
-        point_environment_at(env, root, db)
-        load_extract(extract)
-        assert run_dbt_build(SYNTHETIC_AS_OF) == 0
+    with built_once(tmp_path_factory, "synthetic_trust") as (shared, build):
+        extract = shared / "extract"
+        db = shared / "template" / "warehouse.duckdb"
+        if build:
+            generate_extract(
+                GeneratorConfig(out=extract, organisations=7, pupils=280, years=2, seed=5)
+            )
+            db.parent.mkdir(exist_ok=True)
+            with pytest.MonkeyPatch.context() as env:
+                point_environment_at(env, root, db)
+                load_extract(extract)
+                assert run_dbt_build(SYNTHETIC_AS_OF) == 0
     yield SyntheticTemplate(root, extract, db, SYNTHETIC_AS_OF)
 
 
@@ -187,21 +219,28 @@ def applied(
 ) -> AppliedRun:
     """One real apply on a copy of the template reloaded from its extract with a column beyond
     the contract in every file an anonymise step touches, after a dry run for a simulated date
-    through the CLI. Built once per session (per xdist worker); tests only read its files."""
-    root = tmp_path_factory.mktemp("applied")
-    extract = extend_extract(synthetic_template.extract, root / "extract")
-    before, after = root / "before.duckdb", root / "after.duckdb"
-    shutil.copy(synthetic_template.db, after)
-    with pytest.MonkeyPatch.context() as env:
-        point_environment_at(env, synthetic_template.root, after)
-        load_extract(extract)  # the same rows, now with _extra values
-        dpo_before = dpo_view(after)
-        simulation = run_cli("retention", "plan", "--as-of", SIMULATED_AS_OF)
-        dpo_after = dpo_view(after)
-        planned = tasks.apply_retention(SYNTHETIC_AS_OF, dry_run=True, build=False)
-        shutil.copy(after, before)
-        result = tasks.apply_retention(SYNTHETIC_AS_OF, dry_run=False, build=False)
-    return AppliedRun(before, after, result, planned, extract, dpo_before, dpo_after, simulation)
+    through the CLI. Built once per test run (shared by the xdist workers); tests only read
+    its files."""
+    with built_once(tmp_path_factory, "applied") as (root, build):
+        saved = root / "applied.pickle"
+        if not build:
+            loaded: AppliedRun = pickle.loads(saved.read_bytes())
+            return loaded
+        extract = extend_extract(synthetic_template.extract, root / "extract")
+        before, after = root / "before.duckdb", root / "after.duckdb"
+        shutil.copy(synthetic_template.db, after)
+        with pytest.MonkeyPatch.context() as env:
+            point_environment_at(env, synthetic_template.root, after)
+            load_extract(extract)  # the same rows, now with _extra values
+            dpo_before = dpo_view(after)
+            simulation = run_cli("retention", "plan", "--as-of", SIMULATED_AS_OF)
+            dpo_after = dpo_view(after)
+            planned = tasks.apply_retention(SYNTHETIC_AS_OF, dry_run=True, build=False)
+            shutil.copy(after, before)
+            result = tasks.apply_retention(SYNTHETIC_AS_OF, dry_run=False, build=False)
+        run = AppliedRun(before, after, result, planned, extract, dpo_before, dpo_after, simulation)
+        saved.write_bytes(pickle.dumps(run))
+        return run
 
 
 @pytest.fixture

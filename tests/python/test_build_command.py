@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 
@@ -12,6 +11,7 @@ from tinytracker.cli.main import COMMAND_MODULES, main
 from tinytracker.core import dbt as dbt_runner
 from tinytracker.core import paths, warehouse
 from tinytracker.core.dates import parse_date
+from tinytracker.core.dbt_runner import Invocation
 from tinytracker.core.errors import TinyTrackerError
 
 
@@ -67,14 +67,11 @@ def test_build_returns_dbt_exit_code_and_creates_sources_on_a_fresh_warehouse(
     monkeypatch.setenv(paths.DB_ENV, str(db))
     calls = []
 
-    class Completed:
-        returncode = 1
+    def fake_invoke(args, *, db, env, parse_vars, target_path):
+        calls.append((args, db.parent / env[paths.DB_ENV]))
+        return Invocation(1)
 
-    def fake_run(command, env, cwd, check):
-        calls.append((command, Path(cwd) / env[paths.DB_ENV]))
-        return Completed()
-
-    monkeypatch.setattr(dbt_runner.subprocess, "run", fake_run)
+    monkeypatch.setattr(dbt_runner.dbt_runner, "invoke", fake_invoke)
     assert dbt_runner.run_dbt_build("2025-10-01") == 1
     ((command, db_opened),) = calls
     assert db_opened == db.resolve()  # dbt opens this warehouse, by name from its folder

@@ -149,17 +149,14 @@ def test_requested_by_names_the_schedule_or_a_launch():
     assert requested_by("abc", {}) == "dagster launched run abc"
 
 
-def test_dbt_build_args_carry_as_of_and_reject_a_bad_date():
-    from orchestration.defs.dbt.command import dbt_build_args
+def test_the_dagster_build_passes_as_of_without_a_reparse_and_rejects_a_bad_date():
+    """The date goes in the environment, not in --vars (a change of vars re-parses dbt)."""
+    from orchestration.defs.dbt.command import dbt_build_args, dbt_build_env
 
     assert dbt_build_args(None) == ["build", "--exclude-resource-type", "unit_test"]
-    assert dbt_build_args("2025-10-01") == [
-        "build",
-        "--exclude-resource-type",
-        "unit_test",
-        "--vars",
-        '{"as_of": "2025-10-01"}',
-    ]
+    assert dbt_build_args("2025-10-01") == ["build", "--exclude-resource-type", "unit_test"]
+    assert dbt_build_env("2025-10-01") == {"TINYTRACKER_AS_OF": "2025-10-01"}
+    assert dbt_build_env(None) == {"TINYTRACKER_AS_OF": ""}
     with pytest.raises(TinyTrackerError, match="YYYY-MM-DD"):
         dbt_build_args("01/10/2025")
 

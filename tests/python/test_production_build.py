@@ -8,22 +8,20 @@ from orchestration.defs.dbt.command import dbt_build_args
 from tinytracker.cli.main import main
 from tinytracker.core import dbt as dbt_runner
 from tinytracker.core import paths
+from tinytracker.core.dbt_runner import Invocation
 
 
 @pytest.fixture
 def dbt_commands(tmp_path, monkeypatch) -> list[list[str]]:
-    """Every dbt command line run_dbt would start, captured instead of run."""
+    """Every dbt command run_dbt would run in process, captured instead of run."""
     monkeypatch.setenv(paths.DB_ENV, str(tmp_path / "warehouse.duckdb"))
     commands: list[list[str]] = []
 
-    class Completed:
-        returncode = 1  # a failed build: the CLI then does not publish
+    def fake_invoke(args, *, db, env, parse_vars, target_path):
+        commands.append(["dbt", *args])
+        return Invocation(1)  # a failed build: the CLI then does not publish
 
-    def fake_run(command, env, cwd, check):
-        commands.append(command)
-        return Completed()
-
-    monkeypatch.setattr(dbt_runner.subprocess, "run", fake_run)
+    monkeypatch.setattr(dbt_runner.dbt_runner, "invoke", fake_invoke)
     return commands
 
 

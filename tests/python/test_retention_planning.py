@@ -13,12 +13,11 @@ import duckdb
 import pytest
 
 from tinytracker.core import paths, schema
-from tinytracker.core.errors import TinyTrackerError
 from tinytracker.erasure.plan import (
     PLAN_COLUMNS,
     build_retention_plan,
     key_expression,
-    parse_as_of,
+    statuses_as_of,
 )
 
 AS_OF = dt.date(2025, 10, 1)
@@ -265,10 +264,11 @@ def test_mapping_naming_a_table_the_model_does_not_read_is_refused(con):
         )
 
 
-def test_null_as_of_var_means_the_warehouse_current_date(con):
+def test_the_plan_is_dated_by_the_statuses_it_was_built_from(con):
+    """The plan takes its date from retention_status (compiled with the run's as_of), so a
+    new date needs no re-parse and plan and statuses can never disagree."""
+    built = con.sql("select date '2025-10-01' as as_of union all select date '2025-10-01'")
+    assert statuses_as_of(built, con) == AS_OF
     today = con.execute("select current_date").fetchall()[0][0]
-    assert parse_as_of("None", con) == today
-    assert parse_as_of(None, con) == today
-    assert parse_as_of("2025-10-01", con) == AS_OF
-    with pytest.raises(TinyTrackerError, match="YYYY-MM-DD"):
-        parse_as_of("01/10/2025", con)
+    empty = con.sql("select date '2025-10-01' as as_of where false")
+    assert statuses_as_of(empty, con) == today

@@ -74,6 +74,7 @@ def test_erasure_request_end_to_end_survives_a_reload(
             AS_OF,
             "--by",
             "dpo",
+            "--rewrite-now",
         )
         == 0
     )

@@ -262,6 +262,7 @@ def test_erasure_keeping_setup_rows_says_so_and_a_sar_still_lists_them(wh, tmp_p
             "--keep-setup-imports",
             "--as-of",
             AS_OF,
+            "--rewrite-now",
         )
         == 0
     )

@@ -33,12 +33,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="also run dbt's unit tests (fixture rows, not warehouse data: CI runs them; a "
         "production build skips them)",
     )
+    parser.add_argument(
+        "--full-tests",
+        action="store_true",
+        help="scan every row in the grain tests a daily build scopes to the rows it added "
+        "(the weekly or CI build)",
+    )
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
     # analysts read a copy, refreshed after every full build that passed
-    result = build(args.as_of, args.select, unit_tests=args.unit_tests)
+    result = build(args.as_of, args.select, unit_tests=args.unit_tests, full_tests=args.full_tests)
     for rule, subjects, since in result.overdue:
         print(
             f"overdue: {subjects:,} subject(s) under {rule}, due since {since}: personal data "

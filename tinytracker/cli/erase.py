@@ -18,7 +18,11 @@ authored a report), a contact is deleted; correspondence about them goes too, an
 setup-import rows and quarantined rows that name them (only those rows: the rest of an import
 stays; the dry run lists them). The run is logged in audit.retention_log / retention_runs
 (requested_by erasure_request), the person goes on the suppression list as keyed tokens so no
-later extract brings back any row about them, and the warehouse file is rewritten.
+later extract brings back any row about them. The person's derived rows (intermediate tables,
+the retention plan) are deleted in the same transaction; rebuilding the marts, republishing
+and rewriting the warehouse file (so no erased value remains in its bytes) is queued to the
+next nightly retention run (02:00 London) or `tinytracker retention apply`, and shows as
+pending in `tinytracker report` and on the DPO page until then. --rewrite-now does it at once.
 
 Dry run unless --apply: it shows, per table, the rows that would change, and changes nothing.
 Refused (exit 3) while a legal hold stands on the person or the organisation. The reason is a
@@ -76,6 +80,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="date recorded as the erasure date and used for the rebuild (default: today)",
     )
     parser.add_argument("--by", metavar="NAME", help="who handles it (default: your login)")
+    parser.add_argument(
+        "--rewrite-now",
+        action="store_true",
+        help="with --apply: rebuild the derived models, republish and rewrite the warehouse "
+        "file now (default: queued to the next nightly retention run)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -91,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         received_on=parse_date(args.received, "--received"),
         keep_setup_imports=args.keep_setup_imports,
         handled_by=args.by,
+        rewrite_now=args.rewrite_now,
     )
     print(erasure_output.format_result(result))
     return 0

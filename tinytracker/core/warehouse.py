@@ -23,9 +23,17 @@ MEMORY_LIMIT_ENV = "TINYTRACKER_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "2GB"  # DuckDB spills past it; profiles.yml reads the same variable
 
 
+THREADS_ENV = "TINYTRACKER_THREADS"
+
+
 def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
     """Settings every warehouse connection uses (dbt's profile sets the same)."""
-    return {"memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)}
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+    }
+    if os.environ.get(THREADS_ENV):  # unset: DuckDB's default, one thread per core
+        config["threads"] = int(os.environ[THREADS_ENV])
+    return config
 
 
 def connect(

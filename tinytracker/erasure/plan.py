@@ -27,9 +27,6 @@ from collections.abc import Mapping
 
 import duckdb
 
-from tinytracker.core.dates import parse_date
-from tinytracker.core.warehouse import scalar
-
 EXECUTION_ORDER: tuple[str, ...] = ("step", "rule_id")
 """The order the apply executes the plan's steps in, and the plan attributes rows in."""
 
@@ -50,19 +47,22 @@ PLAN_COLUMNS: tuple[str, ...] = (
 )
 
 
-def parse_as_of(value: object, con: duckdb.DuckDBPyConnection) -> dt.date:
-    """The plan's evaluation date from the model config (``"{{ var('as_of') | string }}"``).
+def statuses_as_of(statuses: duckdb.DuckDBPyRelation, con: duckdb.DuckDBPyConnection) -> dt.date:
+    """The plan's evaluation date: the one retention_status was built for.
 
-    A null var renders as ``'None'``: then the warehouse's ``current_date``, the same date the
-    SQL models use, so plan and statuses never disagree about "today".
+    Read from the statuses, not from a model config: a config holding ``var('as_of')`` is
+    rendered when dbt parses the project, so it would tie the parse to the date and make every
+    new date a full re-parse (and a parse reused in process would carry a stale date). The
+    statuses are compiled with the invocation's ``as_of`` (macro ``as_of``), so plan and
+    statuses always agree. No status at all means nothing is planned: today's date, as SQL's
+    ``current_date`` would give.
     """
-    text = "" if value is None else str(value).strip()
-    if text in ("", "None", "none", "null"):
-        today: dt.date = scalar(con, "select current_date")
-        return today
-    parsed = parse_date(text, "dbt var as_of")
-    assert parsed is not None
-    return parsed
+    rows = statuses.aggregate("max(as_of)").fetchall()
+    if rows and rows[0][0] is not None:
+        value: dt.date = rows[0][0]
+        return value
+    today: dt.date = con.execute("select current_date").fetchall()[0][0]
+    return today
 
 
 def key_expression(key_column: str, table_alias: str | None = None) -> str:

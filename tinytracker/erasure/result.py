@@ -50,6 +50,11 @@ class RunResult:
     erased_values: list[str] = field(default_factory=list, repr=False)
     # how many of them a byte scan of the rewritten file looked for (and did not find)
     bytes_checked: int = 0
+    derived_rows_deleted: int = 0
+    """Rows of the subjects deleted from derived tables in the run's transaction (a request)."""
+    rewrite_due: dt.datetime | None = None
+    """When the erasure is queued, not finished: the nightly run that rebuilds the marts,
+    republishes and rewrites the file (London time); None when it was finished at once."""
 
     @property
     def rows(self) -> int:

@@ -19,6 +19,7 @@ from tinytracker.core.schema import ensure_schema
 from tinytracker.core.secret import bind_secret
 from tinytracker.core.warehouse import scalar
 from tinytracker.erasure import cohort, ledger, suppression
+from tinytracker.erasure.derived import delete_derived_rows
 from tinytracker.erasure.plan import EXECUTION_ORDER
 from tinytracker.erasure.result import RunResult, StepResult
 from tinytracker.erasure.statements import statement
@@ -221,14 +222,21 @@ def apply_in_transaction(
     requested_by: str,
     *,
     record_suppressions: bool = True,
+    derived_rows: bool = False,
 ) -> None:
-    """Prepare ``run_subjects``/``run_steps``, execute and log them: all or nothing."""
+    """Prepare ``run_subjects``/``run_steps``, execute and log them: all or nothing.
+
+    ``derived_rows`` also deletes the subjects' rows from the derived tables in the same
+    transaction (:mod:`tinytracker.erasure.derived`: an erasure request, whose full rebuild
+    waits for the nightly run)."""
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     bind_secret(con)
     con.execute("begin transaction")
     try:
         prepare()
         execute_steps(con, result, record_suppressions=record_suppressions)
+        if derived_rows:
+            result.derived_rows_deleted = delete_derived_rows(con)
         log_run(con, result, started_at, requested_by)
         faults.reached("erasure.before_commit")
         con.execute("commit")

@@ -51,7 +51,10 @@ TABLE_QUERIES: dict[str, str] = {
         order by last_actioned_on desc, rule_id""",
     "retention_runs": """
         select run_on, run_id, requested_by, is_erasure_request, rule_id, table_count,
-            rows_affected, physically_erased_at, backups_clear_on, is_cleared_from_backups
+            rows_affected,
+            coalesce(strftime(physically_erased_at, '%Y-%m-%d %H:%M'),
+                'pending: next nightly run') as physically_erased_at,
+            backups_clear_on, is_cleared_from_backups
         from rpt_dpo_retention_runs order by run_on desc, run_id, rule_id limit 40""",
     "legal_holds": """
         select * from rpt_dpo_legal_holds where true {org} order by placed_on, hold_id""",

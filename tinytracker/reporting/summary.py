@@ -79,6 +79,18 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
             )
         if not runs:
             lines.append("  (none yet)")
+        pending, oldest = _rows(
+            con,
+            """
+            select count(*), min(started_at) from audit.retention_runs
+            where outcome = 'applied' and physically_erased_at is null""",
+        )[0]
+        if pending:
+            lines.append(
+                f"  PENDING: {pending} applied run(s) since {oldest:%Y-%m-%d %H:%M} not yet "
+                "rewritten: their erased values are still in the warehouse file's bytes until "
+                "the next nightly retention run (02:00 London) or `tinytracker retention apply`"
+            )
     holds = _rows(con, "select count(*) from audit.legal_holds where released_at is null")[0][0]
     lines += [
         "",

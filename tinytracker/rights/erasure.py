@@ -360,7 +360,7 @@ def erase_subject(
                 )
 
         if apply_changes:
-            apply_in_transaction(con, result.run, prepare, REQUESTED_BY)
+            apply_in_transaction(con, result.run, prepare, REQUESTED_BY, derived_rows=True)
         else:
             dry_run_in_transaction(con, result.run, prepare)
     finally:

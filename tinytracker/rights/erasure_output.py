@@ -100,4 +100,15 @@ def format_result(result: ErasureResult) -> str:
         lines.append(f"  {physical_erasure_words(run)}")
     elif left:
         lines.append(f"  {left} setup-import row(s) left as is still name the {subject.label}")
+    if run.rewrite_due is not None:
+        lines.append(
+            f"  derived rows deleted now: {run.derived_rows_deleted:,} (intermediate tables, "
+            "retention plan)"
+        )
+        lines.append(
+            "  NOT YET rewritten: the erased values are still in the warehouse file's bytes "
+            "(and the marts and analyst copy not yet rebuilt) until the next nightly retention "
+            f"run, {run.rewrite_due:%Y-%m-%d %H:%M} London, or `tinytracker retention apply`; "
+            "pending in `tinytracker report` (--rewrite-now does it at once)"
+        )
     return "\n".join(lines)
