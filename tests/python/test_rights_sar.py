@@ -205,7 +205,7 @@ def test_sar_holds_every_row_about_the_pupil_and_nothing_about_anyone_else(wh, t
     org, pupil = pupil_with_rows_everywhere(wh)
     made = add_hand_made_rows(wh, org, pupil)
     out = tmp_path / "bundle"
-    assert run_sar("pupil", "--organisation", org, "--id", pupil, "--out", str(out)) == 0
+    assert run_sar("--organisation", org, "--pupil", pupil, "--out", str(out)) == 0
     data = json.loads((out / "sar.json").read_text())
     sections = data["sections"]
     assert data["schema_version"] and data["subject"]["id"] == pupil
@@ -316,7 +316,7 @@ def test_sar_holds_every_row_about_the_pupil_and_nothing_about_anyone_else(wh, t
 def test_sar_html_says_what_is_held_and_when_it_goes_in_plain_words(wh, tmp_path):
     org, pupil = pupil_with_rows_everywhere(wh)
     out = tmp_path / "bundle"
-    assert run_sar("pupil", "--organisation", org, "--id", pupil, "--out", str(out)) == 0
+    assert run_sar("--organisation", org, "--pupil", pupil, "--out", str(out)) == 0
     data = json.loads((out / "sar.json").read_text())
     page = (out / "sar.html").read_text()
     assert data["request_id"] in page

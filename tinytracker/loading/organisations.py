@@ -247,8 +247,8 @@ def revoked_only_reason(folder: Path, db: Path | None = None) -> str | None:
         return None
     return (
         f"MIS permission revoked for {', '.join(sorted(organisations))}: extract "
-        f"{Path(folder).name} not loaded (tinytracker organisation grant-permission ORG "
-        "to collect again)"
+        f"{Path(folder).name} not loaded (tinytracker organisation grant-permission "
+        "--organisation ORG to collect again)"
     )
 
 

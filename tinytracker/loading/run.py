@@ -44,7 +44,7 @@ def load_extract(path: Path, db: Path | None = None) -> LoadResult:
 
     Raises :class:`~tinytracker.core.errors.TinyTrackerError` for input that fails the whole load
     (nothing changes). Refused organisations do not raise: they are listed in the result so
-    the caller decides (the CLI exits 3 after printing them).
+    the caller decides (the CLI exits 4, partial, after printing them).
     """
     folder = Path(path).resolve()
     files = discover_extract(folder)  # fails before the warehouse is opened
