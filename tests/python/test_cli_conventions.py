@@ -28,9 +28,9 @@ def leaf_commands(
 ) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     """(argv prefix, parser) of every command that runs something (not the old spellings)."""
     found = []
-    if path and parser.get_default("handler") is not None:
-        if not (parser.description or "").startswith("Deprecated"):
-            found.append((path, parser))
+    runs = path and parser.get_default("handler") is not None
+    if runs and not (parser.description or "").startswith("Deprecated"):
+        found.append((path, parser))
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, child in action.choices.items():

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import SYNTHETIC_AS_OF, read, run_cli
-from sar_helpers import pupil_with_rows_everywhere
 
 from tinytracker.cli import json_doc
 from tinytracker.cli.schemas import RESULTS, document_schema
+
+from conftest import SYNTHETIC_AS_OF, read, run_cli
+from sar_helpers import pupil_with_rows_everywhere
 
 AS_OF = SYNTHETIC_AS_OF.isoformat()
 
@@ -36,14 +37,15 @@ def run_json(*argv: str, code: int = 0) -> dict:
 
 
 def test_every_command_that_reports_has_a_schema_and_the_docs_are_current() -> None:
-    from tinytracker.cli.main import build_parser
     from test_cli_conventions import leaf_commands
+
+    from tinytracker.cli.main import build_parser
 
     commands = {" ".join(path) for path, _ in leaf_commands(build_parser())}
     commands.discard("share trust")  # the old spelling of `share`
     assert commands == set(RESULTS)
     for path, text in json_doc.schema_texts().items():
-        assert path.read_text(encoding="utf-8") == text, f"run python -m tinytracker.cli.json_doc"
+        assert path.read_text(encoding="utf-8") == text, "run python -m tinytracker.cli.json_doc"
     assert json_doc.DOC.read_text(encoding="utf-8") == json_doc.render(), (
         "docs/cli-json.md is stale: run python -m tinytracker.cli.json_doc"
     )

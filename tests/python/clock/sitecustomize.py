@@ -14,7 +14,7 @@ _FROZEN = os.environ.get("TINYTRACKER_TEST_CLOCK")
 
 if _FROZEN:
     _real_date, _real_datetime = _dt.date, _dt.datetime
-    _now = _real_datetime.fromisoformat(_FROZEN).replace(tzinfo=_dt.timezone.utc)
+    _now = _real_datetime.fromisoformat(_FROZEN).replace(tzinfo=_dt.UTC)
 
     class _DateMeta(type):
         def __instancecheck__(cls, obj):
