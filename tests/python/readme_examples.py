@@ -45,7 +45,7 @@ def console_blocks(text: str) -> list[list[Example]]:
 def python_examples(text: str) -> list[tuple[str, list[str]]]:
     return [
         (code, output.rstrip("\n").splitlines())
-        for code, output in re.findall(r"```python\n(.*?)```\n+```text\n(.*?)```", text, re.S)
+        for code, output in re.findall(r"```python\n(.*?)```\n[^`]*?```text\n(.*?)```", text, re.S)
     ]
 
 
