@@ -10,7 +10,7 @@ subprocesses, each measured the same way (wall time, peak RSS summed over the pr
 bench/measure.py):
 
 1. generate   ``tinytracker generate`` (organisations = pupils / 2500, at least 7)
-2. load       ``tinytracker load`` (exit 3 is expected: ORG005's MIS permission is revoked)
+2. load       ``tinytracker load`` (exit 4, partial, expected: ORG005's MIS permission is revoked)
 3. build      ``dbt build`` for as_of through tinytracker.core.dbt.run_dbt_build
 4. plan       ``tinytracker retention plan`` (dry run)
 5. apply      ``tinytracker retention apply`` (plan models, one-transaction apply, dbt run,

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 from tinytracker.backup import snapshots
 from tinytracker.backup.restore import RestoreResult, restore
-from tinytracker.core import faults, files
+from tinytracker.core import faults, files, progress
 from tinytracker.core import secret as secret_module
 from tinytracker.core.bytescan import values_in_files
 from tinytracker.core.dates import TIMEZONE, parse_date
 from tinytracker.core.dbt import failed_nodes, run_dbt, run_dbt_build
-from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.errors import FailedError
 from tinytracker.core.paths import db_path
 from tinytracker.core.schema import ensure_schema
 from tinytracker.core.warehouse import connect
@@ -70,8 +70,9 @@ def finish_erasure(as_of: dt.date | None, db: Path | None = None) -> list[str]:
         return []
     faults.reached("finish.pending")
     # models only (no tests): erasure must not wait on an unrelated failing data test
+    progress.note("dbt: rebuilding every model derived from the erased rows")
     if run_dbt(as_of, command="run") != 0:
-        raise TinyTrackerError(
+        raise FailedError(
             f"the erasure of {len(pending)} run(s) is committed, but the dbt run that rebuilds "
             "what is derived from it failed, so derived tables may still hold erased values and "
             "the file was not rewritten: recorded as pending (audit.retention_runs."
@@ -101,7 +102,7 @@ def scan_for_erased(result: RunResult, db: Path | None = None) -> None:
     still_held = held_in_live_rows(db, found)  # kept rows may hold them, e.g. a shared phone
     found = [value for value in found if value not in still_held]
     if found:
-        raise TinyTrackerError(
+        raise FailedError(
             f"the rewritten warehouse file still holds {len(found)} of the {len(values)} "
             f"values the run erased: the erasure is not physical yet. Nothing more was "
             "changed; report it with the run id "

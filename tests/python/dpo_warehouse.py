@@ -116,21 +116,21 @@ def dpo_warehouse(
             "--by", OPERATOR,
         )  # fmt: skip
         _run(
-            "sar", "pupil", "--organisation", sar_org, "--id", sar_pupil,
+            "sar", "--organisation", sar_org, "--pupil", sar_pupil,
             "--out", str(root / "sar-late"), "--by", OPERATOR,
             "--received", (today - dt.timedelta(days=45)).isoformat(),
         )  # fmt: skip
         _run(
-            "sar", "employee", "--organisation", employee_org, "--id", employee,
+            "sar", "--organisation", employee_org, "--employee", employee,
             "--out", str(root / "sar-on-time"), "--by", OPERATOR,
             "--received", (today - dt.timedelta(days=3)).isoformat(),
         )  # fmt: skip
         _run(
-            "erase", "pupil", "--organisation", erased_org, "--id", erased_pupil,
+            "erase", "--organisation", erased_org, "--pupil", erased_pupil,
             "--reason", "controller_request", "--apply", "--by", OPERATOR,
         )  # fmt: skip
-        _run("share", "trust", "TR001", "--out", str(root / "share"), "--by", OPERATOR)
-        _run("organisation", "revoke-permission", "ORG004", "--by", OPERATOR)
+        _run("share", "--trust", "TR001", "--out", str(root / "share"), "--by", OPERATOR)
+        _run("organisation", "revoke-permission", "--organisation", "ORG004", "--by", OPERATOR)
         _run("retention", "apply", "--as-of", today.isoformat())
         _run("report", "--html", "--out", str(root / "report"))
     yield DpoWarehouse(root, db, today, root / "report", held_surname, people)

@@ -218,10 +218,9 @@ def test_restore_replays_erasure_requests_row_by_row_and_keeps_an_authors_map(
             main(
                 [
                     "erase",
-                    kind,
                     "--organisation",
                     org,
-                    "--id",
+                    f"--{kind}",
                     subject,
                     "--reason",
                     reason,
@@ -272,10 +271,9 @@ def test_restore_replays_erasure_requests_row_by_row_and_keeps_an_authors_map(
         main(
             [
                 "sar",
-                "employee",
                 "--organisation",
                 org,
-                "--id",
+                "--employee",
                 employee,
                 "--out",
                 str(tmp_path / "sar"),

@@ -156,10 +156,10 @@ def test_hold_command_prints_one_clear_line_for_an_unknown_pupil(db, capsys):
         main(
             ["hold", "add", "--organisation", "ORG-1", "--pupil", "P-404", "--reason", "litigation"]
         )
-        == 2
+        == 3
     )
     err = capsys.readouterr().err
-    assert err.startswith("tinytracker hold: error: unknown pupil 'P-404'")
+    assert err.startswith("tinytracker hold add: error: unknown pupil 'P-404'")
     assert "Traceback" not in err
 
 

@@ -56,10 +56,9 @@ def test_employee_erasure_end_to_end_keeps_only_an_authors_name(
     )[0][0]
     assert (
         erase(
-            "employee",
             "--organisation",
             org,
-            "--id",
+            "--employee",
             employee,
             "--reason",
             REASON,
@@ -144,10 +143,7 @@ def test_employee_erasure_end_to_end_keeps_only_an_authors_name(
 
     # the access request by the MIS id answers with what is still held
     bundle = tmp_path / "sar"
-    assert (
-        main(["sar", "employee", "--organisation", org, "--id", employee, "--out", str(bundle)])
-        == 0
-    )
+    assert main(["sar", "--organisation", org, "--employee", employee, "--out", str(bundle)]) == 0
     sections = json.loads((bundle / "sar.json").read_text())["sections"]
     record = dict(zip(sections["raw.employees"]["columns"], sections["raw.employees"]["rows"][0]))
     assert (record["forename"], record["surname"], record["email"]) == (forename, surname, None)
@@ -156,10 +152,9 @@ def test_employee_erasure_end_to_end_keeps_only_an_authors_name(
     # an employee who wrote nothing loses the name too, and the list keeps no way to them
     assert (
         erase(
-            "employee",
             "--organisation",
             org,
-            "--id",
+            "--employee",
             nonauthor,
             "--reason",
             REASON,
@@ -185,16 +180,15 @@ def test_employee_erasure_end_to_end_keeps_only_an_authors_name(
         main(
             [
                 "sar",
-                "employee",
                 "--organisation",
                 org,
-                "--id",
+                "--employee",
                 nonauthor,
                 "--out",
                 str(tmp_path / "sar2"),
             ]
         )
-        == 2
+        == 3
     )
     assert "no longer holds data that identifies them" in capsys.readouterr().err
     later = write_extract(

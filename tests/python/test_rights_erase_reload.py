@@ -62,10 +62,9 @@ def test_erasure_request_end_to_end_survives_a_reload(
 
     assert (
         erase(
-            "pupil",
             "--organisation",
             org,
-            "--id",
+            "--pupil",
             pupil,
             "--reason",
             REASON,
@@ -214,11 +213,10 @@ def test_erasure_request_end_to_end_survives_a_reload(
     )
 
     # asking again: the person is no longer held, and the answer says so
-    assert erase("pupil", "--organisation", org, "--id", pupil, "--reason", REASON) == 2
+    assert erase("--organisation", org, "--pupil", pupil, "--reason", REASON) == 3
     assert "was erased on" in capsys.readouterr().err
     assert (
-        main(["sar", "pupil", "--organisation", org, "--id", pupil, "--out", str(tmp_path / "sar")])
-        == 2
+        main(["sar", "--organisation", org, "--pupil", pupil, "--out", str(tmp_path / "sar")]) == 3
     )
     assert "was erased on" in capsys.readouterr().err
     assert not (tmp_path / "sar").exists()
@@ -245,10 +243,9 @@ def test_a_newer_extract_brings_back_nothing_about_an_erased_pupil(wh, tmp_path,
     )[0]
     assert (
         erase(
-            "pupil",
             "--organisation",
             org,
-            "--id",
+            "--pupil",
             pupil,
             "--reason",
             REASON,
@@ -337,5 +334,5 @@ def test_a_newer_extract_brings_back_nothing_about_an_erased_pupil(wh, tmp_path,
     for value in (pupil, upn, upn.lower(), contact):
         assert value not in quarantined
     # still nothing held about them, and the requests say so
-    assert erase("pupil", "--organisation", org, "--id", pupil, "--reason", REASON) == 2
+    assert erase("--organisation", org, "--pupil", pupil, "--reason", REASON) == 3
     assert "no longer holds data that identifies them" in capsys.readouterr().err

@@ -41,7 +41,7 @@ def test_dry_run_deletes_only_the_setup_import_rows_naming_the_pupil_unless_kept
     )
     assert imports, "the chosen pupil should be named in a setup import"
     import_id, naming, total = imports[0]
-    assert erase("pupil", "--organisation", org, "--id", pupil, "--reason", REASON) == 0
+    assert erase("--organisation", org, "--pupil", pupil, "--reason", REASON) == 0
     out = capsys.readouterr().out
     assert (
         f"setup import {import_id}: {naming} row(s) naming the pupil would be deleted; "
@@ -54,10 +54,9 @@ def test_dry_run_deletes_only_the_setup_import_rows_naming_the_pupil_unless_kept
     assert "deleted whole" not in out
     assert (
         erase(
-            "pupil",
             "--organisation",
             org,
-            "--id",
+            "--pupil",
             pupil,
             "--reason",
             REASON,
@@ -118,10 +117,9 @@ def test_setup_rows_of_someone_on_hold_are_kept_even_when_they_name_the_pupil(wh
     )
     assert (
         erase(
-            "pupil",
             "--organisation",
             org,
-            "--id",
+            "--pupil",
             pupil,
             "--reason",
             REASON,
@@ -175,10 +173,9 @@ def test_erasure_deletes_only_the_pupils_setup_rows_and_the_import_keeps_loading
     )
     assert (
         erase(
-            "pupil",
             "--organisation",
             org,
-            "--id",
+            "--pupil",
             pupil,
             "--reason",
             REASON,
@@ -251,10 +248,9 @@ def test_erasure_keeping_setup_rows_says_so_and_a_sar_still_lists_them(wh, tmp_p
     )
     assert (
         erase(
-            "pupil",
             "--organisation",
             org,
-            "--id",
+            "--pupil",
             pupil,
             "--reason",
             REASON,
@@ -276,7 +272,7 @@ def test_erasure_keeping_setup_rows_says_so_and_a_sar_still_lists_them(wh, tmp_p
 
     # the id is erased, but the access request answers with what is still held
     bundle = tmp_path / "sar"
-    assert main(["sar", "pupil", "--organisation", org, "--id", pupil, "--out", str(bundle)]) == 0
+    assert main(["sar", "--organisation", org, "--pupil", pupil, "--out", str(bundle)]) == 0
     data = json.loads((bundle / "sar.json").read_text())
     # erased on the day the erasure ran, whatever date it evaluated the rules for
     assert data["subject"]["erased_on"] == action_date().isoformat()
@@ -285,6 +281,6 @@ def test_erasure_keeping_setup_rows_says_so_and_a_sar_still_lists_them(wh, tmp_p
     rows = [dict(zip(section["columns"], r)) for r in section["rows"]]
     assert [(r["import_id"], r["row_number"]) for r in rows] == kept
     assert "raw.pupils" not in data["sections"]  # the anonymised record is not theirs any more
-    assert erase("pupil", "--organisation", org, "--id", pupil, "--reason", REASON) == 2
+    assert erase("--organisation", org, "--pupil", pupil, "--reason", REASON) == 2
     err = capsys.readouterr().err
     assert f"still holds {len(kept)} setup-import row(s) naming them" in err

@@ -60,7 +60,18 @@ def test_request_anonymisation_makes_the_next_run_anonymise_its_pupils(wh, capsy
         )
     }
     assert (
-        main(["organisation", "request-anonymisation", org, "--on", "2025-09-15", "--by", "dpo"])
+        main(
+            [
+                "organisation",
+                "request-anonymisation",
+                "--organisation",
+                org,
+                "--on",
+                "2025-09-15",
+                "--by",
+                "dpo",
+            ]
+        )
         == 0
     )
     out = capsys.readouterr().out
@@ -96,12 +107,24 @@ def test_request_anonymisation_makes_the_next_run_anonymise_its_pupils(wh, capsy
 
 def test_a_request_can_be_brought_forward_but_not_postponed(wh, capsys):
     org = active_organisation(wh)
-    assert main(["organisation", "request-anonymisation", org, "--on", "2026-01-31"]) == 0
-    assert main(["organisation", "request-anonymisation", org, "--on", "2026-03-01"]) == 2
+    assert (
+        main(["organisation", "request-anonymisation", "--organisation", org, "--on", "2026-01-31"])
+        == 0
+    )
+    assert (
+        main(["organisation", "request-anonymisation", "--organisation", org, "--on", "2026-03-01"])
+        == 3
+    )
     assert "not postponed" in capsys.readouterr().err
-    assert main(["organisation", "request-anonymisation", org, "--on", "2026-01-31"]) == 0
+    assert (
+        main(["organisation", "request-anonymisation", "--organisation", org, "--on", "2026-01-31"])
+        == 0
+    )
     assert "nothing changed" in capsys.readouterr().out
-    assert main(["organisation", "request-anonymisation", org, "--on", "2025-12-01"]) == 0
+    assert (
+        main(["organisation", "request-anonymisation", "--organisation", org, "--on", "2025-12-01"])
+        == 0
+    )
     assert read(
         wh, "select anonymise_requested_on from raw.organisations where organisation_id = ?", [org]
     ) == [(dt.date(2025, 12, 1),)]
@@ -120,11 +143,11 @@ def test_revoked_permission_refuses_loads_and_keeps_the_data_under_the_rules(
     statuses = read(
         wh, "select count(*) from retention.retention_status where organisation_id = ?", [org]
     )[0][0]
-    assert main(["organisation", "revoke-permission", org, "--by", "dpo"]) == 0
+    assert main(["organisation", "revoke-permission", "--organisation", org, "--by", "dpo"]) == 0
     assert "mis_permission granted -> revoked" in capsys.readouterr().out
 
     # a load (here through the CLI, exit 3) refuses the organisation and loads the others
-    assert main(["load", str(synthetic_template.extract)]) == 3
+    assert main(["load", str(synthetic_template.extract)]) == 4
     err = capsys.readouterr().err
     assert "MIS permission revoked" in err and org in err
     # an extract saying 'granted' cannot re-grant it; the data stays and stays under the rules
@@ -142,7 +165,7 @@ def test_revoked_permission_refuses_loads_and_keeps_the_data_under_the_rules(
         == statuses
     )
 
-    assert main(["organisation", "grant-permission", org, "--by", "dpo"]) == 0
+    assert main(["organisation", "grant-permission", "--organisation", org, "--by", "dpo"]) == 0
     assert "mis_permission revoked -> granted" in capsys.readouterr().out
     result = load_extract(synthetic_template.extract)
     assert org not in {r.organisation_id for r in result.refused_organisations}
@@ -154,11 +177,11 @@ def test_revoked_permission_refuses_loads_and_keeps_the_data_under_the_rules(
 
 def test_unknown_organisation_is_a_clear_error(wh, capsys):
     for args in (
-        ["revoke-permission", "ORG-NONE"],
-        ["grant-permission", "ORG-NONE"],
-        ["request-anonymisation", "ORG-NONE", "--on", "2025-01-01"],
+        ["revoke-permission", "--organisation", "ORG-NONE"],
+        ["grant-permission", "--organisation", "ORG-NONE"],
+        ["request-anonymisation", "--organisation", "ORG-NONE", "--on", "2025-01-01"],
     ):
-        assert main(["organisation", *args]) == 2
+        assert main(["organisation", *args]) == 3
         err = capsys.readouterr().err
         assert "unknown organisation 'ORG-NONE'" in err and "Traceback" not in err
     assert read(wh, "select count(*) from audit.organisation_changes")[0][0] == 0
@@ -166,8 +189,11 @@ def test_unknown_organisation_is_a_clear_error(wh, capsys):
 
 def test_organisation_changes_hold_no_personal_data(wh):
     org = active_organisation(wh)
-    assert main(["organisation", "revoke-permission", org]) == 0
-    assert main(["organisation", "request-anonymisation", org, "--on", "2025-01-01"]) == 0
+    assert main(["organisation", "revoke-permission", "--organisation", org]) == 0
+    assert (
+        main(["organisation", "request-anonymisation", "--organisation", org, "--on", "2025-01-01"])
+        == 0
+    )
     logged = {str(v) for row in read(wh, "select * from audit.organisation_changes") for v in row}
     people = {
         str(v)
@@ -188,8 +214,11 @@ def test_a_restore_keeps_later_revocations_and_requests(wh, tmp_path):
     org = active_organisation(wh)
     snapshot = tmp_path / "snapshot.duckdb"
     shutil.copy(wh, snapshot)
-    assert main(["organisation", "revoke-permission", org]) == 0
-    assert main(["organisation", "request-anonymisation", org, "--on", "2025-11-01"]) == 0
+    assert main(["organisation", "revoke-permission", "--organisation", org]) == 0
+    assert (
+        main(["organisation", "request-anonymisation", "--organisation", org, "--on", "2025-11-01"])
+        == 0
+    )
     con = duckdb.connect(str(snapshot))
     try:
         con.execute("attach ? as replaced (read_only)", [str(wh)])
@@ -207,7 +236,7 @@ def test_sensor_helper_lists_revoked_organisations_without_waiting(wh):
     org = active_organisation(wh)
     before = organisations.revoked_organisation_ids(wh)
     assert before is not None and org not in before
-    assert main(["organisation", "revoke-permission", org]) == 0
+    assert main(["organisation", "revoke-permission", "--organisation", org]) == 0
     assert org in organisations.revoked_organisation_ids(wh)
     writer = duckdb.connect(str(wh))  # another process would hold the lock; here: same file
     try:
@@ -226,7 +255,7 @@ def test_sensor_skips_an_extract_whose_every_organisation_is_revoked(wh, tmp_pat
         f"anonymise_requested_on,mis_permission,share_with_trust\n{org},X,school,,,,,granted,\n"
     )
     assert organisations.revoked_only_reason(single, wh) is None
-    assert main(["organisation", "revoke-permission", org]) == 0
+    assert main(["organisation", "revoke-permission", "--organisation", org]) == 0
     reason = organisations.revoked_only_reason(single, wh)
     assert reason is not None and org in reason and "not loaded" in reason
     # an extract that also carries a granted organisation, or none at all, is loaded as usual
@@ -242,7 +271,10 @@ def test_sensor_skips_an_extract_whose_every_organisation_is_revoked(wh, tmp_pat
 
 def test_a_reload_keeps_the_customers_request(wh, synthetic_template: SyntheticTemplate):
     org = active_organisation(wh)
-    assert main(["organisation", "request-anonymisation", org, "--on", "2025-09-15"]) == 0
+    assert (
+        main(["organisation", "request-anonymisation", "--organisation", org, "--on", "2025-09-15"])
+        == 0
+    )
     load_extract(synthetic_template.extract)
     assert read(
         wh, "select anonymise_requested_on from raw.organisations where organisation_id = ?", [org]
@@ -265,14 +297,14 @@ def test_the_sensor_loads_a_skipped_extract_once_permission_is_granted_again(
         f"anonymise_requested_on,mis_permission,share_with_trust\n{org},X,school,,,,,granted,\n"
     )
     (folder / "_READY").touch()
-    assert main(["organisation", "revoke-permission", org]) == 0
+    assert main(["organisation", "revoke-permission", "--organisation", org]) == 0
 
     skipped = landing_sensor(dg.build_sensor_context())
     assert not skipped.run_requests
     still = landing_sensor(dg.build_sensor_context(cursor=skipped.cursor))
     assert not still.run_requests  # still revoked: still skipped, not forgotten
 
-    assert main(["organisation", "grant-permission", org]) == 0
+    assert main(["organisation", "grant-permission", "--organisation", org]) == 0
     granted = landing_sensor(dg.build_sensor_context(cursor=still.cursor))
     (request,) = granted.run_requests
     assert request.run_key.startswith("only-one-school:")
@@ -298,7 +330,10 @@ def test_request_anonymisation_then_a_real_apply_anonymises_the_pupils_for_good(
         "select count(*) from raw.pupils where organisation_id = ? and anonymised_on is null",
         [org],
     )[0][0]
-    assert main(["organisation", "request-anonymisation", org, "--on", "2025-09-15"]) == 0
+    assert (
+        main(["organisation", "request-anonymisation", "--organisation", org, "--on", "2025-09-15"])
+        == 0
+    )
     assert main(["retention", "apply", "--as-of", SYNTHETIC_AS_OF.isoformat()]) == 0
     capsys.readouterr()
 
@@ -334,7 +369,7 @@ def test_request_anonymisation_then_a_real_apply_anonymises_the_pupils_for_good(
     ) == [(0,)]
     # correspondence is kept under its own rule: an access request by the MIS id shows it
     bundle = tmp_path / "sar"
-    assert main(["sar", "pupil", "--organisation", org, "--id", pupil, "--out", str(bundle)]) == 0
+    assert main(["sar", "--organisation", org, "--pupil", pupil, "--out", str(bundle)]) == 0
     assert f"erased on {action_date()}" in capsys.readouterr().out
     assert (bundle / "sar.json").read_text().count('"correspondence_id"') == 1
     assert read(

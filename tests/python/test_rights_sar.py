@@ -205,7 +205,7 @@ def test_sar_holds_every_row_about_the_pupil_and_nothing_about_anyone_else(wh, t
     org, pupil = pupil_with_rows_everywhere(wh)
     made = add_hand_made_rows(wh, org, pupil)
     out = tmp_path / "bundle"
-    assert run_sar("pupil", "--organisation", org, "--id", pupil, "--out", str(out)) == 0
+    assert run_sar("--organisation", org, "--pupil", pupil, "--out", str(out)) == 0
     data = json.loads((out / "sar.json").read_text())
     sections = data["sections"]
     assert data["schema_version"] and data["subject"]["id"] == pupil
@@ -316,7 +316,7 @@ def test_sar_holds_every_row_about_the_pupil_and_nothing_about_anyone_else(wh, t
 def test_sar_html_says_what_is_held_and_when_it_goes_in_plain_words(wh, tmp_path):
     org, pupil = pupil_with_rows_everywhere(wh)
     out = tmp_path / "bundle"
-    assert run_sar("pupil", "--organisation", org, "--id", pupil, "--out", str(out)) == 0
+    assert run_sar("--organisation", org, "--pupil", pupil, "--out", str(out)) == 0
     data = json.loads((out / "sar.json").read_text())
     page = (out / "sar.html").read_text()
     assert data["request_id"] in page
@@ -325,3 +325,29 @@ def test_sar_html_says_what_is_held_and_when_it_goes_in_plain_words(wh, tmp_path
     assert "backups keep a copy until" in page
     for name, section in data["sections"].items():
         assert f"{name}: {section['row_count']} row(s)" in page.replace("&#x27;", "'")
+
+
+def test_sar_html_shows_labels_code_meanings_and_dates_for_a_parent(wh, tmp_path):
+    """A parent reads fields under plain labels, codes with their meaning, dates written out;
+    the warehouse's bookkeeping columns stay in sar.json only."""
+    import re
+
+    from tinytracker.rights.sar_labels import code_meanings
+
+    org, pupil = pupil_with_rows_everywhere(wh)
+    out = tmp_path / "bundle"
+    assert run_sar("--organisation", org, "--pupil", pupil, "--out", str(out)) == 0
+    data = json.loads((out / "sar.json").read_text())
+    page = (out / "sar.html").read_text().replace("&#x27;", "'")
+    pupils = data["sections"]["raw.pupils"]
+    record = dict(zip(pupils["columns"], pupils["rows"][0]))
+    assert "_load_id" in record and "_extra" in record  # the controller keeps everything
+    assert "_load_id" not in page and "_loaded_at" not in page and "_extra" not in page
+    assert "<td>Date of birth</td>" in page and "<td>date_of_birth</td>" not in page
+    born = dt.date.fromisoformat(record["date_of_birth"])
+    assert f"{born.day} {born:%B %Y}" in page
+    if record.get("ethnicity"):
+        meaning = code_meanings()["ethnicity"][record["ethnicity"]]
+        assert f"{record['ethnicity']} ({meaning})" in page
+    assert not re.search(r"<td>(True|False)</td>", page), "booleans read yes/no"
+    assert not re.search(r"\d{4}-\d{2}-\d{2}</td>", page.split("<h2>What the warehouse")[1])

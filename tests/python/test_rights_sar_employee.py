@@ -122,7 +122,7 @@ def test_sar_for_an_employee_holds_every_row_about_them_and_nothing_about_anyone
     finally:
         con.close()
     out = tmp_path / "bundle"
-    assert run_sar("employee", "--organisation", org, "--id", employee, "--out", str(out)) == 0
+    assert run_sar("--organisation", org, "--employee", employee, "--out", str(out)) == 0
     sections = json.loads((out / "sar.json").read_text())["sections"]
 
     def rows(name: str) -> list[dict]:

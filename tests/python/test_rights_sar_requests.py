@@ -17,7 +17,7 @@ from sar_helpers import pupil_with_rows_everywhere, run_sar
 def test_sar_of_an_unknown_pupil_is_a_clear_error_and_writes_no_file(wh, tmp_path, capsys):
     org, _ = pupil_with_rows_everywhere(wh)
     out = tmp_path / "bundle"
-    assert run_sar("pupil", "--organisation", org, "--id", "P-NOBODY", "--out", str(out)) == 2
+    assert run_sar("--organisation", org, "--pupil", "P-NOBODY", "--out", str(out)) == 3
     err = capsys.readouterr().err
     assert err.startswith("tinytracker sar: error: unknown pupil 'P-NOBODY'")
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
@@ -28,10 +28,7 @@ def test_sar_of_an_unknown_pupil_is_a_clear_error_and_writes_no_file(wh, tmp_pat
 
 
 def test_sar_of_an_unknown_organisation_or_an_anonymised_record_is_refused(wh, tmp_path, capsys):
-    assert (
-        run_sar("pupil", "--organisation", "ORG-NONE", "--id", "P1", "--out", str(tmp_path / "a"))
-        == 2
-    )
+    assert run_sar("--organisation", "ORG-NONE", "--pupil", "P1", "--out", str(tmp_path / "a")) == 3
     assert "unknown organisation 'ORG-NONE'" in capsys.readouterr().err
     con = duckdb.connect(str(wh))
     org, surrogate = con.execute(
@@ -43,10 +40,7 @@ def test_sar_of_an_unknown_organisation_or_an_anonymised_record_is_refused(wh, t
         [org, surrogate],
     )
     con.close()
-    assert (
-        run_sar("pupil", "--organisation", org, "--id", surrogate, "--out", str(tmp_path / "b"))
-        == 2
-    )
+    assert run_sar("--organisation", org, "--pupil", surrogate, "--out", str(tmp_path / "b")) == 3
     assert "is an anonymised record" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
@@ -55,10 +49,9 @@ def test_sar_log_holds_no_personal_data_and_is_due_a_month_after_receipt(wh, tmp
     org, pupil = pupil_with_rows_everywhere(wh)
     assert (
         run_sar(
-            "pupil",
             "--organisation",
             org,
-            "--id",
+            "--pupil",
             pupil,
             "--received",
             "2025-01-31",
@@ -109,7 +102,7 @@ def test_sar_never_writes_into_a_folder_that_is_not_empty(wh, tmp_path, capsys):
     out = tmp_path / "bundle"
     out.mkdir()
     (out / "keep.txt").write_text("someone else's file")
-    assert run_sar("pupil", "--organisation", org, "--id", pupil, "--out", str(out)) == 2
+    assert run_sar("--organisation", org, "--pupil", pupil, "--out", str(out)) == 2
     assert "is not an empty folder" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     assert read(wh, "select count(*) from audit.subject_requests")[0][0] == 0

@@ -70,7 +70,7 @@ def test_share_with_mixed_consent_exports_only_consenting_members(wh, tmp_path, 
     refusing = set(consent) - consenting
     assert consenting and refusing, "TR001 should mix consenting and non-consenting members"
     out = tmp_path / "share"
-    assert main(["share", "trust", TRUST, "--out", str(out), "--by", "dpo"]) == 0
+    assert main(["share", "--trust", TRUST, "--out", str(out), "--by", "dpo"]) == 0
     printed = capsys.readouterr().out
     for org in refusing:
         assert f"left out  {org}" in printed and "consent is not recorded" in printed
@@ -105,7 +105,7 @@ def test_share_with_mixed_consent_exports_only_consenting_members(wh, tmp_path, 
 def test_no_share_without_a_consenting_member(wh, tmp_path, capsys):
     execute(wh, "update raw.organisations set share_with_trust = false where trust_id = ?", [TRUST])
     out = tmp_path / "share"
-    assert main(["share", "trust", TRUST, "--out", str(out)]) == 3
+    assert main(["share", "--trust", TRUST, "--out", str(out)]) == 3
     err = capsys.readouterr().err
     assert "no member organisation may be shared" in err and "nothing was exported" in err
     assert not out.exists()
@@ -119,7 +119,7 @@ def test_a_member_whose_contract_ended_is_left_out(wh, tmp_path, capsys):
         "update raw.organisations set contract_end = ? where organisation_id = ?",
         [SYNTHETIC_AS_OF, org],
     )
-    assert main(["share", "trust", TRUST, "--out", str(tmp_path / "share")]) == 0
+    assert main(["share", "--trust", TRUST, "--out", str(tmp_path / "share")]) == 0
     manifest = json.loads((tmp_path / "share" / "manifest.json").read_text())
     assert (org, "contract_ended") in {
         (m["organisation_id"], m["reason"]) for m in manifest["excluded"]
@@ -129,13 +129,13 @@ def test_a_member_whose_contract_ended_is_left_out(wh, tmp_path, capsys):
 
 
 def test_unknown_trust_and_a_used_folder_are_clear_errors(wh, tmp_path, capsys):
-    assert main(["share", "trust", "TR-NONE", "--out", str(tmp_path / "a")]) == 2
+    assert main(["share", "--trust", "TR-NONE", "--out", str(tmp_path / "a")]) == 3
     err = capsys.readouterr().err
     assert "unknown trust 'TR-NONE'" in err and TRUST in err
     used = tmp_path / "used"
     used.mkdir()
     (used / "old.csv").write_text("x")
-    assert main(["share", "trust", TRUST, "--out", str(used)]) == 2
+    assert main(["share", "--trust", TRUST, "--out", str(used)]) == 2
     assert "is not an empty folder" in capsys.readouterr().err
     assert read(wh, "select count(*) from audit.shares")[0][0] == 0
 
@@ -162,7 +162,7 @@ def test_a_share_relation_with_a_non_consenting_member_fails_export_and_dbt_test
         > 0
     )
     out = tmp_path / "share"
-    assert main(["share", "trust", TRUST, "--out", str(out)]) == 3
+    assert main(["share", "--trust", TRUST, "--out", str(out)]) == 3
     err = capsys.readouterr().err
     assert refusing in err and "nothing was exported" in err
     assert not out.exists()
@@ -174,7 +174,7 @@ def test_a_share_relation_with_a_non_consenting_member_fails_export_and_dbt_test
 
 
 def test_share_files_and_log_hold_no_personal_data(wh, tmp_path):
-    assert main(["share", "trust", TRUST, "--out", str(tmp_path / "share")]) == 0
+    assert main(["share", "--trust", TRUST, "--out", str(tmp_path / "share")]) == 0
     # identifiers (names are left out: a surname such as White is also an ethnicity group)
     people = {
         str(v)

@@ -182,7 +182,7 @@ def test_a_load_killed_part_way_changes_nothing_and_loads_fully_when_run_again(
     db = tmp_path / "killed" / "warehouse.duckdb"
     reference = tmp_path / "clean" / "warehouse.duckdb"
     extract = str(synthetic_template.extract)
-    assert run_on(reference, "load", extract).returncode in (0, 3)
+    assert run_on(reference, "load", extract).returncode in (0, 4)
 
     killed = run_on(db, "load", extract, fault=point)
     assert killed.returncode == -signal.SIGKILL
@@ -191,7 +191,7 @@ def test_a_load_killed_part_way_changes_nothing_and_loads_fully_when_run_again(
         "select count(*) from duckdb_tables() where schema_name = 'raw' "
         "and table_name = 'load_log' and estimated_size > 0",
     ) == [(0,)]
-    assert run_on(db, "load", extract).returncode in (0, 3)
+    assert run_on(db, "load", extract).returncode in (0, 4)
 
     assert state_after_load(db) == state_after_load(reference)
 
@@ -212,7 +212,7 @@ def test_a_restore_killed_after_preparing_its_copy_leaves_nothing_and_can_run_ag
     backup: a kill before the swap must not leave it beside the warehouse."""
     db = synthetic_warehouse
     as_of = synthetic_template.as_of.isoformat()
-    assert run_on(db, "backup", "create", "--date", "2025-09-30").returncode == 0
+    assert run_on(db, "backup", "create", "--as-of", "2025-09-30").returncode == 0
     candidates = erased_values(db)
     assert run_on(db, "retention", "apply", "--as-of", as_of, "--no-build").returncode == 0
     values = only_of_the_erased(candidates, db)
@@ -221,13 +221,13 @@ def test_a_restore_killed_after_preparing_its_copy_leaves_nothing_and_can_run_ag
     old_backup = backups / "tinytracker-2025-09-30.duckdb"
 
     for point in ("restore.prepared", "swap.linked") if LONG else ("restore.prepared",):
-        killed = run_on(db, "backup", "restore", "2025-09-30", fault=point)
+        killed = run_on(db, "backup", "restore", "--taken-on", "2025-09-30", fault=point)
         assert killed.returncode == -signal.SIGKILL
         # the next command that opens the warehouse clears what the kill left
         assert run_on(db, "hold", "list").returncode == 0
         assert not leftovers(db.parent)
         assert not files_holding(db.parent, values, skip={old_backup} | set(backups.rglob("*")))
-    restored = run_on(db, "backup", "restore", "2025-09-30")
+    restored = run_on(db, "backup", "restore", "--taken-on", "2025-09-30")
     assert restored.returncode == 0, restored.stderr
     assert not files_holding(db.parent, values, skip=set(backups.rglob("*")))
 
@@ -237,7 +237,7 @@ def test_a_killed_backup_and_a_killed_publish_leave_nothing_behind(
 ) -> None:
     db = synthetic_warehouse
     assert (
-        run_on(db, "backup", "create", "--date", "2025-09-30", fault="backup.copied").returncode
+        run_on(db, "backup", "create", "--as-of", "2025-09-30", fault="backup.copied").returncode
         == -signal.SIGKILL
     )
     assert run_on(db, "publish", fault="publish.before_swap").returncode == -signal.SIGKILL

@@ -55,14 +55,13 @@ def test_every_file_holding_personal_data_is_created_owner_only_whatever_the_uma
     )[0]
     sar_dir = tmp_path / "sar"
     for args in (
-        ("backup", "create", "--date", synthetic_template.as_of.isoformat()),
-        ("sar", "pupil", "--organisation", str(org), "--id", str(pupil), "--out", str(sar_dir)),
+        ("backup", "create", "--as-of", synthetic_template.as_of.isoformat()),
+        ("sar", "--organisation", str(org), "--pupil", str(pupil), "--out", str(sar_dir)),
         (
             "erase",
-            "pupil",
             "--organisation",
             str(org),
-            "--id",
+            "--pupil",
             str(pupil),
             "--reason",
             REASON,
@@ -104,7 +103,9 @@ def test_a_backdated_anonymisation_request_fails_the_build_with_the_fix_and_stil
     )[0][0]
     analytics = Path(os.environ["TINYTRACKER_ANALYTICS_DB"])
     before = analytics.stat().st_mtime_ns if analytics.exists() else 0
-    result = run_cli("organisation", "request-anonymisation", str(org), "--on", "2025-09-15")
+    result = run_cli(
+        "organisation", "request-anonymisation", "--organisation", str(org), "--on", "2025-09-15"
+    )
     assert result.returncode == 0, result.stderr
 
     built = run_cli("build", "--as-of", as_of.isoformat())

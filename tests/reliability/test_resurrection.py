@@ -212,10 +212,10 @@ def test_an_erased_pupil_restored_from_a_backup_and_reloaded_stays_erased(
     db = synthetic_warehouse
     pupil = erasable_pupil(db)
     org = pupil["organisation_id"]
-    result = run_cli("backup", "create", "--date", "2025-09-30")
+    result = run_cli("backup", "create", "--as-of", "2025-09-30")
     assert result.returncode == 0, result.stderr
     tasks.erase("pupil", org, pupil["pupil_id"], REASON, apply_changes=True)
-    restored = run_cli("backup", "restore", "2025-09-30")
+    restored = run_cli("backup", "restore", "--taken-on", "2025-09-30")
     assert restored.returncode == 0, restored.stderr
 
     extract, new_id, person = migrate(

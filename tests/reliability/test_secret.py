@@ -99,10 +99,9 @@ def test_an_erasure_or_apply_with_another_secret_is_refused_before_anything_chan
 
     erased = run_cli(
         "erase",
-        "pupil",
         "--organisation",
         str(org),
-        "--id",
+        "--pupil",
         str(pupil),
         "--reason",
         REASON,

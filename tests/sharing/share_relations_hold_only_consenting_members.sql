@@ -4,7 +4,7 @@
 -- When it matters: always. A row here would leave for a third party without the consent the
 -- policy requires ("we do not share any pupil or employee data ... without express consent").
 -- How to resolve: make the failing share model keep only trust_share_members rows with
--- is_shared, then rebuild. (`tinytracker share trust` re-checks each export the same way and
+-- is_shared, then rebuild. (`tinytracker share --trust` re-checks each export the same way and
 -- writes nothing when a row fails.)
 -- depends_on: {{ ref('trust_share_members') }}
 -- depends_on: {{ ref('trust_share_attendance_by_group') }}

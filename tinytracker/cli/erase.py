@@ -1,13 +1,18 @@
-"""``tinytracker erase pupil|employee|contact``: erasure on the controller's request."""
+"""``tinytracker erase --organisation ORG --pupil ID | --employee ID | --contact ID``: erasure on
+the controller's request."""
 
 from __future__ import annotations
 
 import argparse
 
 from tinytracker import tasks
+from tinytracker.cli import options
+from tinytracker.cli.output import Outcome
+from tinytracker.cli.retention import run_json
 from tinytracker.core import references
 from tinytracker.core.dates import parse_date
 from tinytracker.rights import erasure_output
+from tinytracker.rights.erasure import ErasureResult
 from tinytracker.rights.subjects import CLI_KINDS, subject_kind
 
 DESCRIPTION = """\
@@ -39,14 +44,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("kind", choices=tuple(CLI_KINDS), help="who is to be erased")
-    parser.add_argument("--organisation", required=True, metavar="ORG", help="organisation_id")
-    parser.add_argument(
-        "--id",
-        required=True,
-        metavar="ID",
-        help="the person's MIS id (pupil_id, employee_id or contact_id)",
-    )
+    options.add_organisation(parser)
+    options.add_person(parser, tuple(CLI_KINDS), "erase")
     parser.add_argument(
         "--reason",
         required=True,
@@ -74,10 +73,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DATE",
         help="date the controller received the request (default: today)",
     )
-    parser.add_argument(
-        "--as-of",
-        metavar="DATE",
-        help="date recorded as the erasure date and used for the rebuild (default: today)",
+    options.add_as_of(
+        parser,
+        "date the rules are evaluated on when the models are rebuilt after the erasure "
+        f"(default: env {options.AS_OF_ENV}, else today)",
     )
     parser.add_argument("--by", metavar="NAME", help="who handles it (default: your login)")
     parser.add_argument(
@@ -86,22 +85,56 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="with --apply: rebuild the derived models, republish and rewrite the warehouse "
         "file now (default: queued to the next nightly retention run)",
     )
-    parser.set_defaults(handler=run)
+    options.leaf(parser, run, command_name="erase")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Outcome:
     result = tasks.erase(
         subject_kind(args.kind),
         args.organisation,
-        args.id,
+        args.subject_id,
         args.reason,
         ticket=args.ticket,
         apply_changes=args.apply,
-        as_of=parse_date(args.as_of, "--as-of"),
+        as_of=parse_date(options.as_of(args), "--as-of"),
         received_on=parse_date(args.received, "--received"),
         keep_setup_imports=args.keep_setup_imports,
         handled_by=args.by,
         rewrite_now=args.rewrite_now,
     )
     print(erasure_output.format_result(result))
-    return 0
+    return Outcome(
+        to_json(result), record=result if result.applied else None, as_of=result.run.as_of
+    )
+
+
+def to_json(result: ErasureResult) -> dict[str, object]:
+    """The JSON result of ``erase`` (schemas/erase.json): counts, the request, what is left."""
+    request = result.request
+    return {
+        "applied": result.applied,
+        "subject_kind": result.subject.kind,
+        "organisation_id": result.subject.organisation_id,
+        "run": run_json(result.run),
+        "related": dict(sorted(result.related.items())),
+        "request": None
+        if request is None
+        else {
+            "request_id": request.request_id,
+            "reason": request.reason,
+            "ticket": request.ticket,
+            "received_on": request.received_on,
+            "due_on": request.due_on,
+            "completed_on": request.completed_on,
+        },
+        "setup_imports": [
+            {
+                "import_id": named.import_id,
+                "rows_naming_subject": named.rows_naming_subject,
+                "rows_erased": named.rows_erased,
+                "rows_left": named.rows_left,
+                "due_on": named.due_on,
+            }
+            for named in result.setup_imports
+        ],
+    }

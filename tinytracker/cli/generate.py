@@ -7,6 +7,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from tinytracker.cli import options
+from tinytracker.cli.output import Outcome
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.generator.config import DEFAULT_EXTRACT_DATE
 
@@ -111,13 +113,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="add N deliberately bad rows spread over the files, each breaking one "
         "contract rule, to demonstrate the quarantine (default 0: clean)",
     )
-    parser.add_argument(
-        "--quiet", action="store_true", help="no progress on stderr (the summary is still printed)"
-    )
-    parser.set_defaults(handler=run)
+    options.leaf(parser, run, warehouse=False, command_name="generate")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Outcome:
     # imported here: Faker and numpy take most of a second, which no other command should pay
     from tinytracker.generator import GeneratorConfig, generate_extract
     from tinytracker.generator.progress import Progress
@@ -133,10 +132,28 @@ def run(args: argparse.Namespace) -> int:
         inject_errors=args.inject_errors,
     )
     config.validate()
-    progress = Progress(1, enabled=not args.quiet)
+    progress = Progress(1, enabled=not (args.quiet or args.json))
     try:
         summary = generate_extract(config, progress)
     except OSError as exc:
         raise TinyTrackerError(f"cannot write the extract to {args.out}: {exc}") from exc
     print("\n".join(summary.lines()), file=sys.stdout)
-    return 0
+    return Outcome(
+        {
+            "out": summary.out,
+            "extract_date": config.extract_date,
+            "seed": config.seed,
+            "seconds": round(summary.seconds, 3),
+            "files": [
+                {"file": f.path.name, "rows": f.rows, "bytes": f.bytes} for f in summary.files
+            ],
+            "organisations": [
+                {"organisation_id": o.organisation_id, "state": o.state}
+                for o in summary.organisations
+            ],
+            "injected_errors": [
+                {"file": e.file, "rule": e.rule, "organisation_id": e.organisation_id}
+                for e in summary.injected
+            ],
+        }
+    )

@@ -6,6 +6,8 @@ import argparse
 
 import duckdb
 
+from tinytracker.cli import options
+from tinytracker.cli.output import Outcome
 from tinytracker.core import references, schema, warehouse
 from tinytracker.retention import holds
 
@@ -32,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Prints the hold id, which `hold release` needs."
         ),
     )
-    add.add_argument("--organisation", required=True, metavar="ORG", help="organisation_id")
+    options.add_organisation(add)
     subject = add.add_mutually_exclusive_group()
     subject.add_argument("--pupil", metavar="ID", help="hold one pupil (MIS pupil_id)")
     subject.add_argument("--employee", metavar="ID", help="hold one employee (MIS employee_id)")
@@ -48,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--ticket", metavar="REF", help="the reference of your case file, e.g. CASE-2025/117"
     )
     add.add_argument("--by", metavar="NAME", help="who places the hold (default: your login)")
-    add.set_defaults(handler=_add)
+    options.leaf(add, _add, command_name="hold add")
 
     listing = actions.add_parser(
         "list",
@@ -59,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     listing.add_argument("--all", action="store_true", help="include released holds")
-    listing.set_defaults(handler=_list)
+    options.leaf(listing, _list, command_name="hold list")
 
     release = actions.add_parser(
         "release",
@@ -72,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     release.add_argument("hold_id", metavar="ID", help="hold id as shown by `hold list`")
     release.add_argument("--by", metavar="NAME", help="who releases it (default: your login)")
-    release.set_defaults(handler=_release)
+    options.leaf(release, _release, command_name="hold release")
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
@@ -81,7 +83,23 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _add(args: argparse.Namespace) -> int:
+def hold_json(hold: holds.LegalHold) -> dict[str, object]:
+    """One hold in JSON (schemas/hold.json): ids and who/when, never a person's details."""
+    return {
+        "hold_id": hold.hold_id,
+        "organisation_id": hold.organisation_id,
+        "subject_kind": hold.subject_kind,
+        "subject_id": hold.subject_id,
+        "reason": hold.reason,
+        "placed_by": hold.placed_by,
+        "placed_at": hold.placed_at,
+        "released_by": hold.released_by,
+        "released_at": hold.released_at,
+        "is_active": hold.is_active,
+    }
+
+
+def _add(args: argparse.Namespace) -> Outcome:
     if args.pupil is not None:
         kind, subject_id = "pupil", args.pupil
     elif args.employee is not None:
@@ -103,18 +121,19 @@ def _add(args: argparse.Namespace) -> int:
         con.close()
     who = "the whole organisation" if subject_id is None else f"{kind} {subject_id}"
     print(f"hold {hold.hold_id} placed on {who} of {hold.organisation_id} by {hold.placed_by}")
-    return 0
+    return Outcome({"hold": hold_json(hold)})
 
 
-def _list(args: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace) -> Outcome:
     con = _connect()
     try:
         rows = holds.list_holds(con, include_released=args.all)
     finally:
         con.close()
+    outcome = Outcome({"holds": [hold_json(hold) for hold in rows]})
     if not rows:
         print("no legal holds" if args.all else "no standing legal holds")
-        return 0
+        return outcome
     header = ("hold_id", "organisation", "subject", "placed_by", "placed_at", "state", "reason")
     table = [header]
     for hold in rows:
@@ -140,14 +159,14 @@ def _list(args: argparse.Namespace) -> int:
     widths = [max(len(str(row[i])) for row in table) for i in range(len(header) - 1)]
     for row in table:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + str(row[-1]))
-    return 0
+    return outcome
 
 
-def _release(args: argparse.Namespace) -> int:
+def _release(args: argparse.Namespace) -> Outcome:
     con = _connect()
     try:
         hold = holds.release_hold(con, args.hold_id, released_by=args.by)
     finally:
         con.close()
     print(f"hold {hold.hold_id} released by {hold.released_by}")
-    return 0
+    return Outcome({"hold": hold_json(hold)})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tinytracker.cli import options
+from tinytracker.cli.output import Outcome
 from tinytracker.publishing.publish import ANALYTICS_DB_ENV, PublishResult, publish_marts
 
 DESCRIPTION = f"""\
@@ -15,7 +17,7 @@ Nothing else leaves the warehouse. Only closed periods are published, each once:
 year is released 30 days after it ends and never revised, so two copies never differ by one
 pupil (docs/analysts.md). The new file replaces the old one in a single rename, so readers
 never see a half-written file, and it is read-only on disk: open it with
-`duckdb -readonly` or duckdb.connect(path, read_only=True).
+duckdb.connect(path, read_only=True) in Python (the duckdb package the project installs).
 
 `tinytracker build` publishes after every successful build; run this command to publish
 again without building.
@@ -28,13 +30,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="copy the marts (and nothing else) into the read-only analyst database",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--warehouse",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="warehouse to read (default: env TINYTRACKER_DB)",
     )
     parser.add_argument(
         "--analytics-db",
@@ -50,13 +45,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DIR",
         help="Parquet folder (default: analytics/ beside the analyst database)",
     )
-    parser.set_defaults(handler=run)
+    options.leaf(parser, run, command_name="publish")
 
 
-def run(args: argparse.Namespace) -> int:
-    result = publish_marts(args.warehouse, args.analytics_db, args.parquet_dir)
+def run(args: argparse.Namespace) -> Outcome:
+    result = publish_marts(None, args.analytics_db, args.parquet_dir)
     print(format_result(result))
-    return 0
+    return Outcome(to_json(result), record=result)
+
+
+def to_json(result: PublishResult) -> dict[str, object]:
+    """The JSON result of ``publish`` (schemas/publish.json), also inside ``build``'s."""
+    return {
+        "analytics_db": result.analytics_db,
+        "parquet_dir": result.parquet_dir,
+        "marts": [{"mart": name, "rows": rows} for name, rows in result.row_counts.items()],
+    }
 
 
 def format_result(result: PublishResult) -> str:

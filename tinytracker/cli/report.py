@@ -4,12 +4,13 @@ the one-page report with plots and the record of processing (reporting/html_repo
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from tinytracker.cli import options
+from tinytracker.cli.output import Outcome
 from tinytracker.core import warehouse
 from tinytracker.core.dates import parse_date
 from tinytracker.core.errors import TinyTrackerError
-from tinytracker.reporting.summary import render
+from tinytracker.reporting.summary import render_data, summary_data
 
 DESCRIPTION = """\
 Without --html: print row counts per landing table, the quarantine by rule, retention statuses
@@ -38,38 +39,46 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--html", action="store_true", help="write the HTML page and ropa.csv/ropa.md (--out)"
     )
-    parser.add_argument(
-        "--out", type=Path, metavar="DIR", help="folder to write into (created if missing)"
+    options.add_out(parser, "folder to write into (created if missing)", required=False)
+    options.add_as_of(
+        parser,
+        "evaluation date YYYY-MM-DD (default: the date the retention models are built for; "
+        "another date is refused: build for it first)",
     )
-    parser.add_argument(
-        "--as-of",
-        metavar="DATE",
-        help="evaluation date YYYY-MM-DD (default: the date the retention models are built "
-        "for; another date is refused: build for it first)",
+    options.add_organisation(
+        parser, required=False, help_text="report on one organisation (default: all)"
     )
-    parser.add_argument(
-        "--organisation", metavar="ORG", help="report on one organisation (default: all)"
-    )
-    parser.set_defaults(handler=_handle)
+    options.leaf(parser, _handle, command_name="report")
 
 
-def _handle(args: argparse.Namespace) -> int:
+def _handle(args: argparse.Namespace) -> Outcome:
     if not args.html:
         if args.out or args.as_of or args.organisation:
             raise TinyTrackerError("--out, --as-of and --organisation need --html")
         con = warehouse.connect(read_only=True)
         try:
-            print(render(con))
+            data = summary_data(con)
         finally:
             con.close()
-        return 0
+        print(render_data(data))
+        return Outcome(data)
     if args.out is None:
         raise TinyTrackerError("--html needs --out DIR: the folder to write the page into")
     # matplotlib loads here, not with the CLI: every other command starts without it
     from tinytracker.reporting.html_report import format_report, write_html_report
 
     result = write_html_report(
-        args.out, as_of=parse_date(args.as_of, "--as-of"), organisation_id=args.organisation
+        args.out,
+        as_of=parse_date(options.as_of(args), "--as-of"),
+        organisation_id=args.organisation,
     )
     print(format_report(result))
-    return 0
+    return Outcome(
+        {
+            "as_of": result.as_of,
+            "organisation_id": result.organisation_id,
+            "out": result.out_dir,
+            "files": [result.page, result.ropa_csv, result.ropa_md],
+            "headlines": result.headlines,
+        }
+    )

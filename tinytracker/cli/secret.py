@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tinytracker.cli import options
+from tinytracker.cli.output import Outcome
 from tinytracker.core import secret
 from tinytracker.core.paths import db_path
 from tinytracker.core.schema import ensure_schema
@@ -38,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=f"Say whether {secret.SECRET_ENV} is the secret this warehouse's token key is "
         "wrapped under (creating the key on first use). Changes nothing else.",
     )
-    check.set_defaults(handler=_check)
+    options.leaf(check, _check, command_name="secret check")
     rotate = actions.add_parser(
         "rotate",
         help=f"re-wrap the token key under {secret.NEW_SECRET_ENV}",
@@ -46,10 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"{secret.NEW_SECRET_ENV} in one transaction, and copy the new wrap into the erasure "
         "ledger. Every token stays valid; the plain key never leaves the process.",
     )
-    rotate.set_defaults(handler=_rotate)
+    options.leaf(rotate, _rotate, command_name="secret rotate")
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace) -> Outcome:
     con = connect(db_path())
     try:
         ensure_schema(con)
@@ -57,10 +59,10 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         con.close()
     print(f"{secret.SECRET_ENV} is the secret of {db_path()}")
-    return 0
+    return Outcome({"warehouse": db_path(), "secret_matches": True})
 
 
-def _rotate(args: argparse.Namespace) -> int:
+def _rotate(args: argparse.Namespace) -> Outcome:
     con = connect(db_path())
     try:
         ensure_schema(con)
@@ -79,4 +81,4 @@ def _rotate(args: argparse.Namespace) -> int:
         f"set {secret.SECRET_ENV} to that secret everywhere the warehouse is used. Every "
         "erasure token stays valid."
     )
-    return 0
+    return Outcome({"warehouse": db_path(), "rotated": True})

@@ -1,10 +1,12 @@
-"""``tinytracker share trust TRUST_ID --out DIR``: export a trust's marts, consent-gated."""
+"""``tinytracker share --trust TRUST_ID --out DIR``: export a trust's marts, consent-gated."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from tinytracker.cli import options
+from tinytracker.cli.output import Outcome
 from tinytracker.rights import sharing
 
 DESCRIPTION = """\
@@ -17,6 +19,26 @@ may be shared. Every export is logged in audit.shares.
 """
 
 
+def _add_share_options(parser: argparse.ArgumentParser, *, legacy: bool) -> None:
+    if legacy:
+        parser.add_argument("trust_id", metavar="TRUST_ID", help=argparse.SUPPRESS)
+    else:
+        parser.add_argument(
+            "--trust",
+            dest="trust_id",
+            metavar="TRUST_ID",
+            help="the trust (organisations.trust_id)",
+        )
+    # not required here: with the old spelling the subcommand's parser takes --out
+    options.add_out(
+        parser,
+        "new (or empty) folder for the CSV files and manifest.json (required)",
+        required=False,
+    )
+    parser.add_argument("--by", metavar="NAME", help="who exports it (default: your login)")
+    options.leaf(parser, run, command_name="share", legacy_trust=legacy)
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "share",
@@ -24,26 +46,41 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    targets = parser.add_subparsers(dest="share_command", metavar="TARGET", required=True)
+    _add_share_options(parser, legacy=False)
+    # the old spelling, `share trust TRUST_ID`, for one more release
+    targets = parser.add_subparsers(dest="share_command", required=False, help=argparse.SUPPRESS)
     trust = targets.add_parser(
         "trust",
-        help="share with an academy trust",
-        description=DESCRIPTION,
+        description="Deprecated spelling of `tinytracker share --trust TRUST_ID`. " + DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    trust.add_argument("trust_id", metavar="TRUST_ID", help="the trust (organisations.trust_id)")
-    trust.add_argument(
-        "--out",
-        required=True,
-        type=Path,
-        metavar="DIR",
-        help="new (or empty) folder for the CSV files and manifest.json",
-    )
-    trust.add_argument("--by", metavar="NAME", help="who exports it (default: your login)")
-    trust.set_defaults(handler=run)
+    _add_share_options(trust, legacy=True)
 
 
-def run(args: argparse.Namespace) -> int:
-    result = sharing.share_trust(args.trust_id, args.out, exported_by=args.by)
+def run(args: argparse.Namespace) -> Outcome:
+    if args.legacy_trust:
+        options.warn_deprecated("share trust TRUST_ID", "share --trust TRUST_ID")
+    if not args.trust_id:
+        args.command_parser.error("the following arguments are required: --trust")
+    if not args.out:
+        args.command_parser.error("the following arguments are required: --out")
+    result = sharing.share_trust(args.trust_id, Path(args.out), exported_by=args.by)
     print(sharing.format_result(result))
-    return 0
+    return Outcome(to_json(result))
+
+
+def to_json(result: sharing.ShareResult) -> dict[str, object]:
+    """The JSON result of ``share`` (schemas/share.json)."""
+    return {
+        "share_id": result.share_id,
+        "trust_id": result.trust_id,
+        "out": result.out_dir,
+        "members_as_of": result.members_as_of,
+        "included": [m.organisation_id for m in result.included],
+        "left_out": [
+            {"organisation_id": m.organisation_id, "reason": m.exclusion_reason}
+            for m in result.excluded
+        ],
+        "files": [{"file": f.file_name, "rows": f.rows} for f in result.files],
+        "rows": result.rows,
+    }

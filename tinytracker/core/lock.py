@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tinytracker.core import progress
 from tinytracker.core.errors import BusyError
 from tinytracker.core.paths import db_path
 
@@ -95,16 +96,35 @@ def command_lock(db: Path | None = None, *, wait: float | None = None) -> Iterat
 
 
 def _acquire(fd: int, path: Path, wait: float) -> None:
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
+    if _try_lock(fd):
+        return
+    holder = _holder(path)
+    started = time.monotonic()
+    deadline = started + wait
+    # a person at a terminal sees whom they are waiting for and how long is left
+    with progress.task(f"waiting for {holder}", total=max(1, round(wait)), unit="s") as shown:
+        shown_seconds = 0
+        while not _try_lock(fd):
+            now = time.monotonic()
+            if now >= deadline:
                 raise BusyError(
                     f"warehouse {path.with_suffix('')} is busy: {_holder(path)} is running on it "
                     f"(waited {wait:.0f}s). Commands run one at a time; try again when it has "
                     f"finished, or wait longer with {LOCK_WAIT_ENV}."
                 ) from None
+            elapsed = int(now - started)
+            if elapsed > shown_seconds:
+                shown.advance(
+                    elapsed - shown_seconds,
+                    f"waiting for {holder}: {deadline - now:.0f}s left before giving up",
+                )
+                shown_seconds = elapsed
             time.sleep(POLL_SECONDS)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.errors import RefusedError, TinyTrackerError
 
 ERASURE_REASONS: dict[str, str] = {
     "controller_request": "the organisation (the controller) asks for the erasure",
@@ -61,7 +61,7 @@ def ticket(value: str | None) -> str | None:
         )
     squeezed = re.sub(r"[^0-9A-Za-z]", "", cleaned)
     if UPN_SHAPE.search(squeezed) or "@" in cleaned or len(re.sub(r"\D", "", cleaned)) >= 9:
-        raise TinyTrackerError(
+        raise RefusedError(
             "--ticket looks like a UPN, an email address or a phone number: the audit trail "
             "must not identify anyone. Use the reference of your case file instead."
         )

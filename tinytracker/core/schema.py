@@ -193,7 +193,7 @@ BOOKKEEPING_DDL: tuple[str, ...] = (
         changed_by varchar not null,
         changed_at timestamp not null
     )""",
-    # Every export of a trust's marts (tinytracker share trust): organisations and files only.
+    # Every export of a trust's marts (tinytracker share --trust): organisations and files only.
     """create table if not exists audit.shares (
         share_id varchar not null,
         trust_id varchar not null,

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from tinytracker.core.errors import BusyError, TinyTrackerError
+from tinytracker.core.errors import BusyError, RefusedError, TinyTrackerError
 from tinytracker.core.paths import db_path
 
 LOCK_WAIT_ENV = "TINYTRACKER_LOCK_WAIT_SECONDS"
@@ -85,7 +85,7 @@ def require_organisation(con: duckdb.DuckDBPyConnection, organisation_id: str) -
         [organisation_id],
     ).fetchall()
     if not rows:
-        raise TinyTrackerError(
+        raise RefusedError(
             f"unknown organisation {organisation_id!r}: it is not in the warehouse (never "
             "loaded, or every extract of it was refused because its MIS permission is revoked)"
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tinytracker.core import files
+from tinytracker.core import files, progress
 from tinytracker.core.paths import db_path
 from tinytracker.core.schema import ensure_schema
 from tinytracker.core.warehouse import connect
@@ -42,7 +42,8 @@ def pending_runs(db: Path | None = None) -> list[str]:
 def rewrite(run_ids: list[str], db: Path | None = None) -> None:
     """Rewrite the file (derived relations already rebuilt) and mark ``run_ids`` physical."""
     db = db or db_path()
-    files.rebuild(db)
+    with progress.task("rewriting the warehouse file so no erased value remains in it"):
+        files.rebuild(db)
     con = connect(db)
     try:
         con.execute(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from tinytracker.core import faults
+from tinytracker.core import faults, progress
 from tinytracker.core.errors import TinyTrackerError
 from tinytracker.core.schema import ensure_schema
 from tinytracker.core.secret import bind_secret
@@ -133,25 +133,29 @@ def execute_steps(
     if record_suppressions:
         suppression.capture_identifiers(con)  # before the statements clear them
     per_table: dict[tuple[str, str, str], list[int]] = {}
-    for number, (
-        rule_id,
-        step,
-        table,
-        action,
-        key_column,
-        rekey_column,
-        clear,
-        subjects,
-    ) in enumerate(groups, start=1):
-        columns = [c.strip() for c in clear.split(",") if c.strip()] if clear else []
-        sql, stamps_date = statement(table, action, key_column, rekey_column, columns)
-        params = [rule_id, step, clear] + ([result.actioned_on] if stamps_date else [])
-        affected = scalar(con, sql, params)
-        totals = per_table.setdefault((rule_id, table, action), [0, 0])
-        totals[0] += int(subjects)
-        totals[1] += int(affected)
-        after_statement(number)
-        faults.reached("erasure.statement")
+    verb = "planning" if result.dry_run else "applying"
+    with progress.task(f"{verb} {len(groups)} step(s)", total=len(groups), unit="steps") as shown:
+        for number, (
+            rule_id,
+            step,
+            table,
+            action,
+            key_column,
+            rekey_column,
+            clear,
+            subjects,
+        ) in enumerate(groups, start=1):
+            shown.advance(0, f"{verb}: {rule_id}, {action} in {table}")
+            columns = [c.strip() for c in clear.split(",") if c.strip()] if clear else []
+            sql, stamps_date = statement(table, action, key_column, rekey_column, columns)
+            params = [rule_id, step, clear] + ([result.actioned_on] if stamps_date else [])
+            affected = scalar(con, sql, params)
+            totals = per_table.setdefault((rule_id, table, action), [0, 0])
+            totals[0] += int(subjects)
+            totals[1] += int(affected)
+            after_statement(number)
+            faults.reached("erasure.statement")
+            shown.advance(1)
     result.steps += [
         StepResult(rule, table, action, subjects, rows)
         for (rule, table, action), (subjects, rows) in per_table.items()

@@ -31,7 +31,7 @@ import duckdb
 
 from tinytracker.core import paths
 from tinytracker.core.dates import utc_now
-from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.errors import RefusedError
 from tinytracker.core.operator import operator
 from tinytracker.core.warehouse import require_organisation, scalar
 from tinytracker.loading.upsert import set_organisation_column
@@ -145,7 +145,7 @@ def request_anonymisation(
 
     def not_later(old: dt.date | None, new: dt.date) -> None:
         if old is not None and new > old:
-            raise TinyTrackerError(
+            raise RefusedError(
                 f"{organisation_id} already asked for anonymisation on {old}; a request can be "
                 f"brought forward but not postponed to {new} (the loader also keeps the "
                 "earliest date). If the customer withdrew the request, correct it in the "
@@ -247,8 +247,8 @@ def revoked_only_reason(folder: Path, db: Path | None = None) -> str | None:
         return None
     return (
         f"MIS permission revoked for {', '.join(sorted(organisations))}: extract "
-        f"{Path(folder).name} not loaded (tinytracker organisation grant-permission ORG "
-        "to collect again)"
+        f"{Path(folder).name} not loaded (tinytracker organisation grant-permission "
+        "--organisation ORG to collect again)"
     )
 
 

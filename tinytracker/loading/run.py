@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from tinytracker.core import faults, paths, warehouse
+from tinytracker.core import faults, paths, progress, warehouse
 from tinytracker.erasure.cohort import record_birth_cohorts
 from tinytracker.erasure.transaction import ensure_tables
 from tinytracker.loading.extract import ExtractFile, discover_extract
@@ -44,7 +44,7 @@ def load_extract(path: Path, db: Path | None = None) -> LoadResult:
 
     Raises :class:`~tinytracker.core.errors.TinyTrackerError` for input that fails the whole load
     (nothing changes). Refused organisations do not raise: they are listed in the result so
-    the caller decides (the CLI exits 3 after printing them).
+    the caller decides (the CLI exits 4, partial, after printing them).
     """
     folder = Path(path).resolve()
     files = discover_extract(folder)  # fails before the warehouse is opened
@@ -95,50 +95,26 @@ def _load(
     results: list[FileResult] = []
     refused_rows: Counter[str] = Counter()
     revocations: list[str] = []
-    for extract_file in files:
-        if extract_file is organisations and staged_organisations is not None:
-            staged = staged_organisations
-        else:
-            staged = stage_file(con, extract_file)
-        counts = check_file(con, staged, suppressions)
-        if suppressions:
-            # an erased person re-sent under a new id: the id goes on the list before the
-            # files that refer to it (contacts, marks, results) are checked
-            record_returning_people(con, extract_file.contract)
-        quarantined = insert_quarantine(con, load_id, extract_file, loaded_at_sql)
-        upserted = upsert(
-            con, extract_file.contract, load_id, loaded_at_sql, counts.kept - quarantined.broken
-        )
-        if extract_file is organisations:
-            revocations = record_revocations(con, load_id, loaded_at_sql)
-        refused_rows.update(counts.refused_by_organisation)
-        file_result = FileResult(
-            file_name=extract_file.display_name,
-            landing_file=extract_file.name,
-            checksum=extract_file.checksum,
-            read=counts.read,
-            inserted=upserted.inserted,
-            updated=upserted.updated,
-            unchanged=upserted.unchanged,
-            quarantined=quarantined.total,
-            refused=counts.refused,
-            suppressed=counts.suppressed,
-            already_quarantined=quarantined.already,
-            quarantine_examples=quarantined.examples,
-            quarantine_load_ids=tuple(
-                sorted(
-                    {
-                        *quarantined.earlier_load_ids,
-                        *((load_id,) if quarantined.total > quarantined.already else ()),
-                    }
+    with progress.task(f"loading {len(files)} file(s)", total=len(files), unit="files") as shown:
+        for extract_file in files:
+            shown.advance(0, f"{extract_file.display_name}: reading")
+            results.append(
+                _load_file(
+                    con,
+                    extract_file,
+                    organisations,
+                    staged_organisations,
+                    suppressions,
+                    load_id,
+                    loaded_at,
+                    loaded_at_sql,
+                    folder,
+                    refused_rows,
+                    revocations,
+                    shown,
                 )
-            ),
-        )
-        log_file(con, load_id, folder, file_result, loaded_at)
-        faults.reached("load.file")
-        results.append(file_result)
-        drop_checks(con)
-        drop_stage(con)
+            )
+            shown.advance(1, f"{extract_file.display_name}: {results[-1].read:,} rows")
 
     record_birth_cohorts(con)  # what anonymisation will keep of each date of birth
     names = dict(con.execute("select organisation_id, name from tt_refused").fetchall())
@@ -146,3 +122,66 @@ def _load(
         RefusedOrganisation(org, names.get(org), rows) for org, rows in sorted(refused_rows.items())
     ]
     return LoadResult(load_id, folder, db_file, results, refused, revocations)
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection,
+    extract_file: ExtractFile,
+    organisations: ExtractFile | None,
+    staged_organisations: StagedFile | None,
+    suppressions: bool,
+    load_id: str,
+    loaded_at: datetime,
+    loaded_at_sql: str,
+    folder: Path,
+    refused_rows: Counter[str],
+    revocations: list[str],
+    shown: progress.Task,
+) -> FileResult:
+    """Stage, check, quarantine and upsert one file; ``refused_rows`` and ``revocations``
+    collect what the whole load reports; ``shown`` says which phase it is in."""
+    if extract_file is organisations and staged_organisations is not None:
+        staged = staged_organisations
+    else:
+        staged = stage_file(con, extract_file)
+    shown.advance(0, f"{extract_file.display_name}: checking the rows")
+    counts = check_file(con, staged, suppressions)
+    shown.advance(0, f"{extract_file.display_name}: storing {counts.read:,} rows")
+    if suppressions:
+        # an erased person re-sent under a new id: the id goes on the list before the
+        # files that refer to it (contacts, marks, results) are checked
+        record_returning_people(con, extract_file.contract)
+    quarantined = insert_quarantine(con, load_id, extract_file, loaded_at_sql)
+    upserted = upsert(
+        con, extract_file.contract, load_id, loaded_at_sql, counts.kept - quarantined.broken
+    )
+    if extract_file is organisations:
+        revocations[:] = record_revocations(con, load_id, loaded_at_sql)
+    refused_rows.update(counts.refused_by_organisation)
+    file_result = FileResult(
+        file_name=extract_file.display_name,
+        landing_file=extract_file.name,
+        checksum=extract_file.checksum,
+        read=counts.read,
+        inserted=upserted.inserted,
+        updated=upserted.updated,
+        unchanged=upserted.unchanged,
+        quarantined=quarantined.total,
+        refused=counts.refused,
+        suppressed=counts.suppressed,
+        already_quarantined=quarantined.already,
+        quarantine_examples=quarantined.examples,
+        quarantine_load_ids=tuple(
+            sorted(
+                {
+                    *quarantined.earlier_load_ids,
+                    *((load_id,) if quarantined.total > quarantined.already else ()),
+                }
+            )
+        ),
+    )
+    log_file(con, load_id, folder, file_result, loaded_at)
+    faults.reached("load.file")
+    drop_checks(con)
+    drop_stage(con)
+    return file_result

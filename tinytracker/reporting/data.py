@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.errors import RefusedError, TinyTrackerError
 from tinytracker.core.warehouse import relation_exists, scalar
 
 SCHEMA = "reporting"
@@ -306,7 +306,7 @@ def _read(
             [organisation_id],
         )
         if not found:
-            raise TinyTrackerError(
+            raise RefusedError(
                 f"unknown organisation {organisation_id!r}: it is not in the warehouse "
                 "(raw.organisations)"
             )

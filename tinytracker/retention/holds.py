@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import duckdb
 
 from tinytracker.core import references
-from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.errors import RefusedError, TinyTrackerError
 
 SUBJECT_TABLES: dict[str, tuple[str, str]] = {
     "pupil": ("raw.pupils", "pupil_id"),
@@ -83,7 +83,7 @@ def add_hold(
         "select count(*) from raw.organisations where organisation_id = ?", [organisation_id]
     ).fetchall()[0][0]
     if not known_organisation:
-        raise TinyTrackerError(
+        raise RefusedError(
             f"unknown organisation {organisation_id!r}: no such organisation in the warehouse"
         )
     if subject_kind in SUBJECT_TABLES:
@@ -94,7 +94,7 @@ def add_hold(
             [organisation_id, subject_id],
         ).fetchall()[0][0]
         if not known_subject:
-            raise TinyTrackerError(
+            raise RefusedError(
                 f"unknown {subject_kind} {subject_id!r} in organisation {organisation_id!r} "
                 "(or already anonymised): nothing to hold"
             )
@@ -146,9 +146,9 @@ def release_hold(
         "select released_at from audit.legal_holds where hold_id = ?", [hold_id]
     ).fetchall()
     if not rows:
-        raise TinyTrackerError(f"no legal hold with id {hold_id!r} (see tinytracker hold list)")
+        raise RefusedError(f"no legal hold with id {hold_id!r} (see tinytracker hold list)")
     if rows[0][0] is not None:
-        raise TinyTrackerError(
+        raise RefusedError(
             f"legal hold {hold_id} was already released at {rows[0][0]:%Y-%m-%d %H:%M} UTC"
         )
     con.execute(

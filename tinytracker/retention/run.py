@@ -18,9 +18,10 @@ import os
 import uuid
 from pathlib import Path
 
+from tinytracker.core import progress
 from tinytracker.core.dates import parse_date
 from tinytracker.core.dbt import run_dbt
-from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.errors import FailedError, RefusedError, TinyTrackerError
 from tinytracker.core.paths import PROJECT_DIR, db_path
 from tinytracker.core.secret import secret
 from tinytracker.core.warehouse import connect, scalar
@@ -66,7 +67,7 @@ def refuse_future_apply(as_of: dt.date, today: dt.date | None = None) -> None:
     """An apply erases what is due on ``as_of``: a date after today would erase people early."""
     today = today or action_date()
     if as_of > today:
-        raise TinyTrackerError(
+        raise RefusedError(
             f"retention apply refused: as_of {as_of} is after today ({today}). An apply "
             "deletes and anonymises what is due on as_of, so a future date would erase people "
             "before the policy allows. Simulate it with a dry run instead: `tinytracker "
@@ -78,6 +79,7 @@ def _build_plan(as_of: dt.date, dry_run: bool) -> str:
     """Build the retention models for ``as_of``; returns the schema holding the plan."""
     # the models and their data tests (the plan must match the statuses before anything
     # is applied); unit tests check SQL logic, not data, and run in every full build
+    progress.note(f"dbt: building the retention models for {as_of} (parsing the project first)")
     if dry_run:
         status = run_dbt(
             as_of,
@@ -92,7 +94,7 @@ def _build_plan(as_of: dt.date, dry_run: bool) -> str:
         status = run_dbt(as_of, list(PLAN_SELECTORS), command="build", exclude=["test_type:unit"])
         schema = PLAN_SCHEMA
     if status != 0:
-        raise TinyTrackerError(
+        raise FailedError(
             f"dbt build of the retention models for {as_of} failed (exit {status}); "
             "nothing was changed"
         )

@@ -14,7 +14,7 @@ import re
 import duckdb
 
 from tinytracker.core import references
-from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.errors import RefusedError
 from tinytracker.rights.lookup import identifying_values
 from tinytracker.rights.subjects import Subject
 
@@ -32,7 +32,7 @@ def check_reason(
     for what, value in identifying_values(con, subject):
         needle = value.strip().lower()
         if len(needle) >= 2 and re.search(rf"(?<![0-9a-z]){re.escape(needle)}(?![0-9a-z])", text):
-            raise TinyTrackerError(
+            raise RefusedError(
                 f"the ticket contains the {subject.label}'s {what}: it is kept in "
                 "audit.subject_requests, which must not identify the person it records erasing. "
                 "Use the reference of your case file instead."

@@ -86,7 +86,7 @@ def format_result(result: ErasureResult) -> str:
         f"({backup_retention_days()} days)"
     )
     sar = (
-        f"; `tinytracker sar {subject.label}` still lists them"
+        f"; `tinytracker sar --{subject.label}` still lists them"
         if subject.kind in ("pupil", "employee")
         else ""
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from tinytracker.core.dates import add_months, utc_now
-from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.errors import RefusedError
 
 RESPONSE_MONTHS = 1
 
@@ -57,7 +57,7 @@ def new_request(
     """A request received on ``received_on`` (default today), not yet answered."""
     received = received_on or dt.date.today()
     if received > dt.date.today():
-        raise TinyTrackerError(
+        raise RefusedError(
             f"--received {received} is in the future: give the date the "
             "request reached the controller"
         )

@@ -10,7 +10,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from tinytracker.rights.sar_bundle import JSON_NAME, SCHEMA_VERSION, SarResult
+from tinytracker.rights.sar_bundle import JSON_NAME, SCHEMA_VERSION, SarResult, SectionRows
+from tinytracker.rights.sar_labels import is_bookkeeping, label, readable
 from tinytracker.rights.sar_sections import not_included
 
 HTML_ROWS_SHOWN = 500
@@ -45,7 +46,7 @@ def _retention_sentences(result: SarResult) -> list[str]:
             item = f"{item} {row['subject_id']}"
         verb = "deleted" if row["action"] == "delete" else "anonymised"
         if row["status"] == "actioned":
-            when = f"was {verb} on {row['actioned_on']}"
+            when = f"was {verb} on {_day(row['actioned_on'])}"
         elif row["due_on"] is None:
             when = (
                 f"is kept: it will be {verb} under rule {row['rule_id']} once its trigger "
@@ -53,16 +54,28 @@ def _retention_sentences(result: SarResult) -> list[str]:
             )
         else:
             when = (
-                f"is to be {verb} on {row['due_on']} under rule {row['rule_id']} "
+                f"is to be {verb} on {_day(row['due_on'])} under rule {row['rule_id']} "
                 f"({_STATUS_WORDS.get(row['status'], row['status'])})"
             )
         backups = (
-            f"; backups keep a copy until {row['backups_clear_on']}"
+            f"; backups keep a copy until {_day(row['backups_clear_on'])}"
             if row.get("backups_clear_on")
             else ""
         )
         sentences.append(f"{item[0].upper()}{item[1:]} {when}{backups}.")
     return sentences or ["No retention rule applies yet."]
+
+
+def _day(value: Any) -> str:
+    return readable("", value) if value is not None else ""
+
+
+def _readable_rows(section: SectionRows, rows: Sequence[Sequence[Any]]) -> tuple[list[str], list]:
+    """A section's columns as labels and its values in words, bookkeeping columns left out
+    (they stay in sar.json)."""
+    kept = [i for i, column in enumerate(section.columns) if not is_bookkeeping(column)]
+    labels = [label(section.columns[i]) for i in kept]
+    return labels, [[readable(section.columns[i], row[i]) for i in kept] for row in rows]
 
 
 def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -96,8 +109,8 @@ def render_html(data: dict, result: SarResult) -> str:
             [
                 [
                     data["request_id"],
-                    data["received_on"],
-                    data["due_on"],
+                    readable("", data["received_on"]),
+                    readable("", data["due_on"]),
                     data["generated_at"],
                     data["handled_by"],
                 ]
@@ -116,9 +129,12 @@ def render_html(data: dict, result: SarResult) -> str:
         )
     main = next((s for s in result.sections if s.name in ("raw.pupils", "raw.employees")), None)
     if main and main.rows:
+        labels, (values,) = _readable_rows(main, main.rows[:1])
         parts += [
             "<h2>Personal details</h2>",
-            _table(["field", "value"], list(zip(main.columns, main.rows[0]))),
+            _table(["field", "value"], [[k, v] for k, v in zip(labels, values) if v != ""]),
+            "<p>Codes are shown with their meaning; empty fields are left out. "
+            f"{JSON_NAME} holds every field, the bookkeeping of the warehouse included.</p>",
         ]
     parts += [
         "<h2>What the warehouse holds</h2>",
@@ -150,7 +166,7 @@ def render_html(data: dict, result: SarResult) -> str:
         parts.append(
             f"<details><summary>{html.escape(section.name)}: {len(section.rows)} "
             f"row(s){more}</summary><p>{html.escape(section.description)}</p>"
-            f"{_table(section.columns, shown) if shown else ''}</details>"
+            f"{_table(*_readable_rows(section, shown)) if shown else ''}</details>"
         )
     parts += ["<h2>Not included, and why</h2><ul>"]
     parts += [

@@ -106,7 +106,7 @@ def _members(con: duckdb.DuckDBPyConnection, trust_id: str) -> tuple[list[Member
                 f"select distinct trust_id from {SHARING_SCHEMA}.{MEMBERS_RELATION} order by 1"
             ).fetchall()
         ]
-        raise TinyTrackerError(
+        raise RefusedError(
             f"unknown trust {trust_id!r}: no organisation in the warehouse belongs to it "
             f"(trusts: {', '.join(known) or 'none'})"
         )

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import duckdb
 
 from tinytracker.core import secret
-from tinytracker.core.errors import TinyTrackerError
+from tinytracker.core.errors import RefusedError, TinyTrackerError
 from tinytracker.core.warehouse import fetch_row
 from tinytracker.erasure import identifiers
 
@@ -104,7 +104,7 @@ class Subject:
         return con.execute(sql, self.params(sql))
 
 
-class UnknownSubjectError(TinyTrackerError):
+class UnknownSubjectError(RefusedError):
     """The warehouse holds no identifiable person under that id; ``status`` says why.
 
     ``unknown_subject``: no such id; ``already_erased``: the id is on the erasure suppression

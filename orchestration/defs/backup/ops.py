@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from orchestration.defs.backup.assets import BACKUPS_KEY
 from orchestration.defs.backup.config import BackupConfig
 from orchestration.defs.backup.report import prune_metadata, snapshot_metadata
 from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
@@ -27,6 +28,8 @@ def snapshot_warehouse(
         taken_on = resolve_date(config.taken_on, field="taken_on")
         backup = snapshots.snapshot(taken_on, db=warehouse.path())
     context.log.info(f"snapshot written: {backup.path}")
+    # the backups asset, as a CLI `backup create` records it too
+    context.log_event(dg.AssetMaterialization(BACKUPS_KEY, metadata=snapshot_metadata(backup)))
     return dg.Output(taken_on.isoformat(), metadata=snapshot_metadata(backup))
 
 

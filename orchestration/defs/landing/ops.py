@@ -4,7 +4,7 @@ import dagster as dg
 
 from orchestration.defs.landing.config import LoadExtractConfig
 from orchestration.defs.landing.folders import resolve_extract_folder
-from orchestration.defs.landing.report import load_metadata, refusal_warning
+from orchestration.defs.landing.report import load_events, load_metadata, refusal_warning
 from orchestration.defs.warehouse.pool import WAREHOUSE_POOL
 from orchestration.defs.warehouse.resources import WarehouseResource
 from orchestration.defs.warehouse.turn import warehouse_turn
@@ -27,6 +27,8 @@ def load_extract_folder(
         result = load_extract(folder, db=warehouse.path())
     report = format_result(result)
     context.log.info(report)
+    for event in load_events(result):  # the raw tables, as a CLI load records them too
+        context.log_event(event)
     warning = refusal_warning(result)
     if warning:
         context.log.warning(warning)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 from tinytracker.loading.result import COUNT_COLUMNS, LoadResult
 
 
@@ -30,3 +33,20 @@ def refusal_warning(result: LoadResult) -> str | None:
         f"MIS permission revoked: nothing was stored for {names}. Every other "
         "organisation of the extract was loaded."
     )
+
+
+def load_events(result: LoadResult, base: Mapping[str, Any] | None = None) -> Iterator[Any]:
+    """A materialization of each ``raw/<table>`` source a load stored rows in (or found
+    unchanged): what the Dagster load job and a CLI load both report."""
+    import dagster as dg
+
+    for file in result.files:
+        yield dg.AssetMaterialization(
+            ["raw", file.landing_file],
+            metadata={
+                **(base or {}),
+                "load_id": result.load_id,
+                "file": file.file_name,
+                **{name: file.count(name) for name in COUNT_COLUMNS},
+            },
+        )
