@@ -26,4 +26,3 @@ def test_a_writer_makes_a_world_readable_warehouse_owner_only(tmp_path: Path) ->
 
     warehouse.connect(db).close()
     assert mode(db) == 0o600
-
