@@ -71,9 +71,9 @@ def run_floor(db: Path, as_of: dt.date, secret: str) -> dict[str, object]:
         timings["sql_seconds"] = round(time.perf_counter() - started, 3)
         counts = dict(
             con.execute(
-                "select rule_id, count(*) from wh.audit.erasure_suppressions where run_id = ? "
-                "group by rule_id order by rule_id",
-                [run_id],
+                # subjects the plan named (the contacts deleted with a pupil are listed too,
+                # but they are not subjects of a rule)
+                "select rule_id, subjects from temp.floor_subject_counts order by rule_id"
             ).fetchall()
         )
         con.execute("use memory")

@@ -371,6 +371,12 @@ group by rule_id;
 commit;
 
 -- ---------------------------------------------------------------- physical erasure: rewrite
+-- counts only (no identifier) for the report: subjects per rule the plan named
+create or replace temp table floor_subject_counts as
+select rule_id, count(distinct (subject_kind, organisation_id, subject_id)) as subjects
+from floor_plan
+group by rule_id;
+
 drop table floor_plan;
 drop table floor_due;
 drop table floor_authors;

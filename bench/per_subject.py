@@ -104,6 +104,23 @@ def erase_subject(
     anonymised = kept_name = False
     con.execute("begin transaction")
     try:
+        if subject_kind == "pupil":
+            # the contacts deleted with the pupil go on the list too, as the engine's do
+            # (not one that is a subject of its own in this plan: it is listed under its rule)
+            con.execute(
+                f"""
+                insert into audit.erasure_suppressions
+                select 'pupil_contact', organisation_id, sha256(getvariable('tt_secret')
+                    || '|pupil_contact|' || organisation_id || '|' || contact_id),
+                    null, ?, ?, ?
+                from raw.pupil_contacts
+                where organisation_id = ? and pupil_id = ?
+                    and (organisation_id, contact_id) not in (
+                        select (organisation_id, subject_id) from {PLAN}
+                        where subject_kind = 'pupil_contact')
+                """,
+                [rule_id, as_of, run_id, organisation_id, subject_id],
+            )
         for table, key_column, operation, rekey_column, clear, clear_unless_author in steps:
             where = f"organisation_id = ? and {key_sql(key_column)} = ?"
             found = con.execute(

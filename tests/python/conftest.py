@@ -23,12 +23,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from applied_run import AppliedRun
 
 from tinytracker import tasks
 from tinytracker.cli import main as cli
 from tinytracker.core import paths, secret
 from tinytracker.core.dbt import run_dbt_build
-from tinytracker.erasure.result import RunResult
 from tinytracker.generator import GeneratorConfig, generate_extract
 from tinytracker.loading.run import load_extract
 
@@ -197,20 +197,6 @@ def extend_extract(source: Path, target: Path) -> Path:
         with open(path, "w", newline="", encoding="utf-8") as handle:
             csv.writer(handle, lineterminator="\n").writerows(rows)
     return target
-
-
-@dataclass(frozen=True)
-class AppliedRun:
-    """One apply on a reloaded copy of the template, with the warehouse as it was just before."""
-
-    before: Path
-    after: Path
-    result: RunResult
-    planned: RunResult  # the dry run of the same plan just before
-    extract: Path  # the extract with columns beyond the contract
-    dpo_before_simulation: tuple[list[tuple], list[tuple], str]
-    dpo_after_simulation: tuple[list[tuple], list[tuple], str]
-    simulation: tuple[int, str, str]  # `tinytracker retention plan --as-of SIMULATED_AS_OF`
 
 
 @pytest.fixture(scope="session")

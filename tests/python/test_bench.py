@@ -59,22 +59,43 @@ def read(db: Path, sql: str, parameters: list[object] | None = None) -> list[tup
         con.close()
 
 
+def token(kind: str, org: str, subject: str) -> str:
+    return hashlib.sha256(f"{TEST_SECRET}|{kind}|{org}|{subject}".encode()).hexdigest()
+
+
 def planned_tokens(db: Path) -> set[tuple]:
-    """The suppression token of every subject retention.retention_plan names."""
+    """The suppression token of every subject retention.retention_plan names, and of every
+    contact deleted with a planned pupil (listed under the pupil's rule so a later extract
+    cannot bring the contact back)."""
     subjects = read(
         db,
         "select distinct subject_kind, organisation_id, subject_id, rule_id "
         "from retention.retention_plan",
     )
+    contacts = read(
+        db,
+        "select distinct contacts.organisation_id, contacts.contact_id, plan.rule_id "
+        "from retention.retention_plan as plan inner join raw.pupil_contacts as contacts "
+        "on contacts.organisation_id = plan.organisation_id "
+        "and contacts.pupil_id = plan.subject_id "
+        "where plan.subject_kind = 'pupil' and (contacts.organisation_id, contacts.contact_id) "
+        "not in (select (organisation_id, subject_id) from retention.retention_plan "
+        "where subject_kind = 'pupil_contact')",
+    )
     return {
-        (
-            kind,
-            org,
-            hashlib.sha256(f"{TEST_SECRET}|{kind}|{org}|{subject}".encode()).hexdigest(),
-            rule,
-        )
-        for kind, org, subject, rule in subjects
+        (kind, org, token(kind, org, subject), rule) for kind, org, subject, rule in subjects
+    } | {
+        ("pupil_contact", org, token("pupil_contact", org, contact), rule)
+        for org, contact, rule in contacts
     }
+
+
+def planned_subjects(db: Path) -> int:
+    return read(
+        db,
+        "select count(*) from (select distinct subject_kind, organisation_id, subject_id "
+        "from retention.retention_plan)",
+    )[0][0]
 
 
 def surviving_keys(db: Path) -> dict[str, set[tuple]]:
@@ -143,17 +164,18 @@ def test_floor_and_per_subject_eraser_erase_exactly_the_planned_subjects(
 ) -> None:
     # the template was built for as_of, so its retention_plan is the one our apply executes
     expected = planned_tokens(synthetic_template.db)
-    assert len(expected) > 100, "the synthetic trust must have work due on as_of"
+    subjects = planned_subjects(synthetic_template.db)
+    assert subjects > 100, "the synthetic trust must have work due on as_of"
     floor_db, eraser_db = tmp_path / "floor.duckdb", tmp_path / "eraser.duckdb"
     shutil.copy(synthetic_template.db, floor_db)
     shutil.copy(synthetic_template.db, eraser_db)
 
     floor = run_floor(floor_db, synthetic_template.as_of, TEST_SECRET)
-    eraser = run_eraser(eraser_db, sample=len(expected), secret=TEST_SECRET)
+    eraser = run_eraser(eraser_db, sample=subjects, secret=TEST_SECRET)
 
     assert set(read(floor_db, TOKEN_SQL)) == expected
     assert set(read(eraser_db, TOKEN_SQL)) == expected
-    assert floor["subjects"] == eraser["due_subjects"] == eraser["sample"] == len(expected)
+    assert floor["subjects"] == eraser["due_subjects"] == eraser["sample"] == subjects
     assert surviving_keys(floor_db) == surviving_keys(eraser_db)
     # the floor's file was rewritten: no rebuild or old copy is left beside it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eraser.duckdb", "floor.duckdb"]

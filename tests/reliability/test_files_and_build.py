@@ -66,6 +66,7 @@ def test_every_file_holding_personal_data_is_created_owner_only_whatever_the_uma
             "--reason",
             REASON,
             "--apply",
+            "--rewrite-now",  # the rebuild, publish and file rewrite too, each writing files
         ),
     ):
         result = run_with_umask(*args)

@@ -49,7 +49,10 @@ def connect(
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
+            con = duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
+            if not read_only:
+                owner_only(path)
+            return con
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise TinyTrackerError(f"cannot open warehouse {path}: {exc}") from exc
@@ -60,6 +63,20 @@ def connect(
                     "run to finish, then try again."
                 ) from exc
             time.sleep(0.5)
+
+
+def owner_only(path: Path) -> None:
+    """Make the warehouse file (and its WAL) readable by its owner only. The commands create
+    files under umask 077, but a file from an older version, a copy made by hand or a restore
+    from elsewhere may be world-readable: every writer closes that gap when it opens it."""
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except FileNotFoundError:
+            continue
+        except PermissionError:  # not ours: the owner's process will fix it
+            continue
 
 
 def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
