@@ -22,3 +22,4 @@ class AppliedRun:
     dpo_before_simulation: tuple[list[tuple], list[tuple], str]
     dpo_after_simulation: tuple[list[tuple], list[tuple], str]
     simulation: tuple[int, str, str]  # `tinytracker retention plan --as-of SIMULATED_AS_OF`
+    target: Path  # dbt's target folder of the commands above (manifests, shared by workers)

@@ -72,6 +72,7 @@ class SyntheticTemplate:
     extract: Path
     db: Path
     as_of: dt.date
+    built_target: Path  # dbt's target folder of the build (its manifest), shared by workers
 
 
 def point_environment_at(monkeypatch: pytest.MonkeyPatch, root: Path, db: Path) -> None:
@@ -123,9 +124,10 @@ def synthetic_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Syn
             db.parent.mkdir(exist_ok=True)
             with pytest.MonkeyPatch.context() as env:
                 point_environment_at(env, root, db)
+                env.setenv("DBT_TARGET_PATH", str(shared / "target"))  # its manifest, shared
                 load_extract(extract)
                 assert run_dbt_build(SYNTHETIC_AS_OF) == 0
-    yield SyntheticTemplate(root, extract, db, SYNTHETIC_AS_OF)
+    yield SyntheticTemplate(root, extract, db, SYNTHETIC_AS_OF, shared / "target")
 
 
 @pytest.fixture
@@ -217,6 +219,7 @@ def applied(
         shutil.copy(synthetic_template.db, after)
         with pytest.MonkeyPatch.context() as env:
             point_environment_at(env, synthetic_template.root, after)
+            env.setenv("DBT_TARGET_PATH", str(root / "target"))  # read by tests: shared
             load_extract(extract)  # the same rows, now with _extra values
             dpo_before = dpo_view(after)
             simulation = run_cli("retention", "plan", "--as-of", SIMULATED_AS_OF)
@@ -224,7 +227,17 @@ def applied(
             planned = tasks.apply_retention(SYNTHETIC_AS_OF, dry_run=True, build=False)
             shutil.copy(after, before)
             result = tasks.apply_retention(SYNTHETIC_AS_OF, dry_run=False, build=False)
-        run = AppliedRun(before, after, result, planned, extract, dpo_before, dpo_after, simulation)
+        run = AppliedRun(
+            before,
+            after,
+            result,
+            planned,
+            extract,
+            dpo_before,
+            dpo_after,
+            simulation,
+            root / "target",
+        )
         saved.write_bytes(pickle.dumps(run))
         return run
 

@@ -128,7 +128,7 @@ def test_make_ui_instance_limits_the_warehouse_pool_to_one_step(tmp_path: Path):
         assert pools.default_pool_limit == 1
         assert pools.pool_granularity.value == "op"
     makefile = (PROJECT_DIR / "Makefile").read_text()
-    assert "ui: export DAGSTER_HOME := $(abspath orchestration/dagster_home)" in makefile
+    assert "DAGSTER_HOME=$${DAGSTER_HOME:-$(abspath orchestration/dagster_home)}" in makefile
 
 
 # --- schedules: the scheduled date, in London ---------------------------------------------

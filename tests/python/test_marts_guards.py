@@ -25,7 +25,7 @@ ORG = "ORG001"
 
 def template_manifest(template: SyntheticTemplate) -> dict[str, object]:
     """The manifest the synthetic trust's build wrote."""
-    return json.loads((template.root / "target" / "manifest.json").read_text())
+    return json.loads((template.built_target / "manifest.json").read_text())
 
 
 def mart_nodes(manifest: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -120,7 +120,7 @@ def test_lineage_test_fails_a_mart_that_exposes_an_identifier(
         "tests/fixtures",
     ):
         shutil.copytree(paths.PROJECT_DIR / part, project / part)
-    for name in ("dbt_project.yml", "profiles.yml"):
+    for name in ("dbt_project.yml", "profiles.yml", "models/_groups.yml"):
         shutil.copy(paths.PROJECT_DIR / name, project / name)
     (project / "models/marts/fct_leak.sql").write_text(
         "select pupils.postcode as postcode_district, keys.pupil_key as cohort_code,\n"

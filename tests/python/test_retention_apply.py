@@ -378,11 +378,9 @@ def test_dry_run_for_a_simulated_date_leaves_the_dpo_relations_untouched(
         before, "select distinct is_dry_run from audit.retention_log where as_of = ?", [simulated]
     ) == [(True,)]
     # dagster-dbt names assets after the manifest's schemas: the dry run wrote its own beside
-    manifest = json.loads((template.root / "target" / "manifest.json").read_text())
+    manifest = json.loads((applied.target / "manifest.json").read_text())
     assert manifest["nodes"]["model.tinytracker.retention_plan"]["schema"] == "retention"
-    dry_manifest = json.loads(
-        (template.root / "target" / DRY_RUN_SCHEMA / "manifest.json").read_text()
-    )
+    dry_manifest = json.loads((applied.target / DRY_RUN_SCHEMA / "manifest.json").read_text())
     assert dry_manifest["nodes"]["model.tinytracker.retention_plan"]["schema"] == (DRY_RUN_SCHEMA)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tinytracker.core.errors import FailedError
 from tinytracker.core.faults import FAULT_ENV
 
 from helpers import LONG, read, run_cli
@@ -260,7 +261,7 @@ def test_an_apply_whose_rebuild_fails_is_recorded_pending_and_finished_by_the_ne
     as_of = synthetic_template.as_of
     with monkeypatch.context() as failing_dbt:
         failing_dbt.setattr(tasks, "run_dbt", lambda *args, **kwargs: 1)
-        with pytest.raises(tasks.TinyTrackerError, match="recorded as pending"):
+        with pytest.raises(FailedError, match="recorded as pending"):
             tasks.apply_retention(as_of, dry_run=False, build=False)
     assert read(
         db,

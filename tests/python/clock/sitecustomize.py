@@ -1,7 +1,7 @@
 """A frozen clock for a whole process tree (tests only): put this folder on PYTHONPATH and set
 TINYTRACKER_TEST_CLOCK=YYYY-MM-DDTHH:MM:SS (UTC), and every Python process started with that
 environment (the CLI, dbt) sees that moment as now: ``date.today()``, ``datetime.now()``,
-``datetime.utcnow()`` and ``datetime.today()``.
+``datetime.utcnow()`` and ``datetime.today()`` (not ``tinytracker generate``, see below).
 
 ``datetime.date`` and ``datetime.datetime`` are replaced by subclasses before any other module
 is imported; ``isinstance`` still accepts the real types' instances (DuckDB returns those).
@@ -9,8 +9,11 @@ is imported; ``isinstance`` still accepts the real types' instances (DuckDB retu
 
 import datetime as _dt
 import os
+import sys
 
-_FROZEN = os.environ.get("TINYTRACKER_TEST_CLOCK")
+# Not for `tinytracker generate`: its dates come from --extract-date, never from the clock, and
+# its millions of date constructions through these Python subclasses take minutes, not seconds.
+_FROZEN = os.environ.get("TINYTRACKER_TEST_CLOCK") if "generate" not in sys.argv[1:2] else None
 
 if _FROZEN:
     _real_date, _real_datetime = _dt.date, _dt.datetime
