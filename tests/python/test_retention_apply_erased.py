@@ -4,6 +4,8 @@ a second apply for the same date, not after reloading the same extract.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -69,6 +71,7 @@ def erased_values(before: Path, after: Path) -> dict[str, list[str]]:
                      from raw.employees as t {planned_employees}""",
     }
     con = duckdb.connect()
+    scratch = tempfile.mkdtemp()
     try:
         con.execute("attach ? as b (read_only)", [str(before)])
         con.execute("attach ? as a (read_only)", [str(after)])
@@ -80,30 +83,37 @@ def erased_values(before: Path, after: Path) -> dict[str, list[str]]:
             "select table_name from duckdb_tables() where database_name = 'a'",
         ]
         for schema, table, column in con.execute(
-            "select schema_name, table_name, column_name from duckdb_columns() "
-            "where database_name = 'a' and data_type in ('VARCHAR', 'JSON')"
+            # tables only: a view's rows are not in the file (its SQL is, above)
+            "select schema_name, table_name, column_name from duckdb_columns() as c "
+            "where database_name = 'a' and data_type in ('VARCHAR', 'JSON') and exists ("
+            "select 1 from duckdb_tables() as t where t.database_name = 'a' "
+            "and t.schema_name = c.schema_name and t.table_name = c.table_name)"
         ).fetchall():
             texts.append(f'select cast("{column}" as varchar) from a."{schema}"."{table}"')
-        con.execute(
-            "create temp table kept_text as select distinct * from ("
+        kept = con.execute(
+            "select distinct value from ("
             + " union all ".join(f"({q})" for q in texts)
-            + ") as k(value) "
-            "where value is not null"
-        )
+            + ") as k(value) where value is not null"
+        ).fetchall()
+        # a value is still held lawfully if any kept text contains it: one Aho-Corasick pass
+        # over all the kept text, NUL-separated (no candidate holds a NUL)
+        kept_file = Path(scratch) / "kept_text.bin"
+        kept_file.write_bytes("\x00".join(value for (value,) in kept).encode())
         con.execute("use b")
         found: dict[str, list[str]] = {}
         for kind, sql in queries.items():
-            found[kind] = [
+            candidates = [
                 v
-                for (v,) in con.execute(f"""
-                with candidates as (select distinct v from ({sql}) as c(v)
-                                    where v is not null and length(v) >= 6)
-                select v from candidates
-                where not exists (select 1 from kept_text where contains(kept_text.value, v))
-                order by v""").fetchall()
+                for (v,) in con.execute(
+                    f"select distinct v from ({sql}) as c(v) "
+                    "where v is not null and length(v) >= 6 order by v"
+                ).fetchall()
             ]
+            held = values_in_files([kept_file], candidates)
+            found[kind] = [v for v in candidates if v not in held]
     finally:
         con.close()
+        shutil.rmtree(scratch)
     return found
 
 

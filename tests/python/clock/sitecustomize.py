@@ -16,6 +16,12 @@ import sys
 _FROZEN = os.environ.get("TINYTRACKER_TEST_CLOCK") if "generate" not in sys.argv[1:2] else None
 
 if _FROZEN:
+    # Libraries that subclass date with a metaclass of their own (pydantic v1's constrained
+    # dates, which dbt imports) must see the real classes: import them before the swap.
+    try:
+        import pydantic.v1.types  # noqa: F401
+    except ImportError:
+        pass
     _real_date, _real_datetime = _dt.date, _dt.datetime
     _now = _real_datetime.fromisoformat(_FROZEN).replace(tzinfo=_dt.UTC)
 
