@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tinytracker.core import paths
+from tinytracker.core import paths, progress
 
 _LOCK = threading.RLock()
 _MANIFESTS: dict[tuple[str, ...], Any] = {}
@@ -196,6 +196,33 @@ def _manifest(
     return manifest, parsed
 
 
+class NodeProgress:
+    """dbt's events as progress reports (core/progress.py): how many nodes were selected, then
+    each node's start and finish, so a build of minutes is not minutes of silence. dbt calls
+    it from its worker threads."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.positions: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        kind = event.info.name
+        if kind == "ConcurrencyLine":
+            self.total = int(event.data.node_count)
+            return
+        if kind not in ("NodeStart", "NodeFinished"):
+            return
+        node = event.data.node_info
+        with self._lock:
+            index = self.positions.setdefault(node.unique_id, len(self.positions) + 1)
+        if kind == "NodeStart":
+            status = "started"
+        else:
+            status = str(getattr(event.data.run_result, "status", "") or node.node_status)
+        progress.dbt_node(node.node_name, status, index, max(self.total, index))
+
+
 def invoke(
     args: Sequence[str],
     *,
@@ -214,7 +241,7 @@ def invoke(
             print(error)
             return Invocation(2, parsed=True)
         try:
-            result = dbtRunner(manifest=manifest).invoke(list(args))
+            result = dbtRunner(manifest=manifest, callbacks=[NodeProgress()]).invoke(list(args))
         finally:
             release_warehouse()
     if result.exception is not None:
