@@ -111,21 +111,35 @@ def scan_for_erased(result: RunResult, db: Path | None = None) -> None:
     result.bytes_checked = len(values) - len(still_held)
 
 
+UUID_SHAPE = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+"""A random surrogate id: a short numeric value (a 7-digit teacher number) can occur inside one
+by chance, which is not that value being kept."""
+
+
 def held_in_live_rows(db: Path, values: list[str]) -> set[str]:
     """Which of ``values`` some row still in ``raw.*`` holds in any text column (a setup-import
-    row left by ``--keep-setup-imports``, another person's identical phone). One query per
+    row left by ``--keep-setup-imports``, another person's identical phone), or a random
+    surrogate id anywhere in the warehouse holds by chance (digits inside a UUID). One query per
     value: called only for the few values a byte scan found."""
     if not values:
         return set()
     con = connect(db, read_only=True)
     try:
         columns = con.execute(
-            "select table_name, column_name from duckdb_columns() where schema_name = 'raw' "
-            "and data_type in ('VARCHAR', 'JSON')"
+            "select c.schema_name, c.table_name, c.column_name from duckdb_columns() as c "
+            "inner join duckdb_tables() as t on t.database_name = c.database_name "
+            "and t.schema_name = c.schema_name and t.table_name = c.table_name "
+            "where c.data_type in ('VARCHAR', 'JSON')"
         ).fetchall()
         tests = " union all ".join(
-            f"select 1 from raw.{table} where contains(cast({column} as varchar), $value)"
-            for table, column in columns
+            f'select 1 from "{schema}"."{table}" where contains(cast("{column}" as varchar), '
+            "$value)"
+            + (
+                ""
+                if schema == "raw"
+                else f" and regexp_matches(cast(\"{column}\" as varchar), '{UUID_SHAPE}')"
+            )
+            for schema, table, column in columns
         )
         return {
             value
