@@ -40,7 +40,7 @@ STAGE_LABELS = {
     "daily_build": "daily: dbt build (incremental)",
     "dbt_start_1": "`tinytracker build --select` one model, a new date",
     "dbt_start_2": "the same, another new date",
-    "erase_request_1": "one erasure request (`erase pupil --apply`, rewrite queued)",
+    "erase_request_1": "one erasure request (`erase --pupil ID --apply`, rewrite queued)",
     "erase_finish": "the next apply, finishing the queued erasures",
 }
 TARGET_RATIO_PIPELINE = 1.5  # issue 16 (was 2x)

@@ -4,7 +4,7 @@
   warehouse was never built for, each a fresh process. The figure is the time from spawning the
   command to dbt starting its first node (run_results.json ``timing``), and whether dbt said it
   had to parse the whole project again ("Unable to do partial parsing").
-- ``erase_request``: ``tinytracker erase pupil ... --apply`` for a few pupils (the default:
+- ``erase_request``: ``tinytracker erase --pupil ... --apply`` for a few pupils (the default:
   the person's rows and their derived rows now, the file rewrite queued), then
   ``erase_finish``: the next ``tinytracker retention apply``, which finishes the queued
   erasures (dbt run, publish, rewrite) as the nightly run would.
@@ -21,7 +21,6 @@ from pathlib import Path
 from bench.measure import StageResult
 
 REPARSE_MARK = "Unable to do partial parsing"
-ERASE_REASON = "benchmark: erasure request on a synthetic pupil"
 
 
 def first_node_seconds(target: Path, spawned_at: float) -> float | None:
@@ -114,13 +113,14 @@ def erase_requests(
             [
                 tt,
                 "erase",
-                "pupil",
                 "--organisation",
                 organisation,
-                "--id",
+                "--pupil",
                 pupil,
                 "--reason",
-                ERASE_REASON,
+                "controller_request",
+                "--ticket",
+                f"BENCH-{number}",
                 "--apply",
             ],
         )
