@@ -2,7 +2,8 @@
     guarantee, the argument for it, the rules and their limits are the docs block
     `suppress_small_cells` (macros/marts/_marts__macros.md); the rules on what one cell (or
     the withheld cells of a line) may say are macro suppression_rule, the steps of each
-    round suppression_steps.sql. -#}
+    round suppression_line_step.sql, suppression_link_step.sql and
+    suppression_rectangle_step.sql (with suppression_choose.sql). -#}
 {% macro suppress_small_cells(
     cells,
     partition_by,
