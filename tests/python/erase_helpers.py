@@ -69,6 +69,11 @@ def erase(*args: str) -> int:
     return main(["erase", *args])
 
 
+def erase_pupil_now(org: str, pupil: str, *more: str) -> int:
+    """``tinytracker erase --apply`` of one pupil at the controller's request (REASON)."""
+    return erase("--organisation", org, "--pupil", pupil, "--reason", REASON, "--apply", *more)
+
+
 def write_extract(folder: Path, rows: dict[str, list[dict]]) -> Path:
     """A newer extract holding only the files given (extracts may be partial)."""
     folder.mkdir(parents=True)

@@ -12,6 +12,7 @@ from erase_helpers import (
     AS_OF,
     REASON,
     erase,
+    erase_pupil_now,
     letter,
     pupil_with_contacts_and_correspondence,
     setup_row,
@@ -241,20 +242,7 @@ def test_a_newer_extract_brings_back_nothing_about_an_erased_pupil(wh, tmp_path,
         "and pupil_id <> ? and upn is not null order by pupil_id limit 1",
         [org, pupil],
     )[0]
-    assert (
-        erase(
-            "--organisation",
-            org,
-            "--pupil",
-            pupil,
-            "--reason",
-            REASON,
-            "--apply",
-            "--as-of",
-            AS_OF,
-        )
-        == 0
-    )
+    assert erase_pupil_now(org, pupil, "--as-of", AS_OF) == 0
     capsys.readouterr()
 
     newer = write_extract(

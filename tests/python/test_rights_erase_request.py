@@ -18,6 +18,7 @@ from erase_helpers import (
     AS_OF,
     REASON,
     erase,
+    erase_pupil_now,
     pupil_with_contacts_and_correspondence,
     raw_unchanged,
 )
@@ -58,20 +59,7 @@ def test_erasure_of_a_subject_on_legal_hold_is_refused(wh, tmp_path, capsys, sco
     con.close()
     before = tmp_path / "before.duckdb"
     shutil.copy(wh, before)
-    assert (
-        erase(
-            "--organisation",
-            org,
-            "--pupil",
-            pupil,
-            "--reason",
-            REASON,
-            "--apply",
-            "--as-of",
-            AS_OF,
-        )
-        == 3
-    )
+    assert erase_pupil_now(org, pupil, "--as-of", AS_OF) == 3
     err = capsys.readouterr().err
     assert f"is on legal hold ({hold.hold_id})" in err and "nothing was erased" in err
     assert raw_unchanged(before, wh)
@@ -178,20 +166,7 @@ def test_contact_erasure_deletes_the_contact_and_correspondence_about_them(wh, c
 
 def test_no_row_of_the_suppression_list_or_ledger_leads_to_the_anonymised_pupil(wh, capsys):
     org, pupil = pupil_with_contacts_and_correspondence(wh)
-    assert (
-        erase(
-            "--organisation",
-            org,
-            "--pupil",
-            pupil,
-            "--reason",
-            REASON,
-            "--apply",
-            "--as-of",
-            AS_OF,
-        )
-        == 0
-    )
+    assert erase_pupil_now(org, pupil, "--as-of", AS_OF) == 0
     capsys.readouterr()
     (surrogate,) = [
         s

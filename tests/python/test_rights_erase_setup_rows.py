@@ -19,6 +19,7 @@ from erase_helpers import (
     AS_OF,
     REASON,
     erase,
+    erase_pupil_now,
     pupil_with_contacts_and_correspondence,
     setup_row,
     write_extract,
@@ -115,20 +116,7 @@ def test_setup_rows_of_someone_on_hold_are_kept_even_when_they_name_the_pupil(wh
         "json_extract_string(payload, '$.upn') = ? order by all",
         [org, held_upn],
     )
-    assert (
-        erase(
-            "--organisation",
-            org,
-            "--pupil",
-            pupil,
-            "--reason",
-            REASON,
-            "--apply",
-            "--as-of",
-            AS_OF,
-        )
-        == 0
-    )
+    assert erase_pupil_now(org, pupil, "--as-of", AS_OF) == 0
     out = capsys.readouterr().out
     assert (
         f"left as is: setup import {import_id} (1 row(s) still name the pupil; they also "
@@ -171,20 +159,7 @@ def test_erasure_deletes_only_the_pupils_setup_rows_and_the_import_keeps_loading
         "and import_id = ? and row_number <> ? order by row_number",
         [org, import_id, row_number],
     )
-    assert (
-        erase(
-            "--organisation",
-            org,
-            "--pupil",
-            pupil,
-            "--reason",
-            REASON,
-            "--apply",
-            "--as-of",
-            AS_OF,
-        )
-        == 0
-    )
+    assert erase_pupil_now(org, pupil, "--as-of", AS_OF) == 0
     capsys.readouterr()
     assert (
         read(
