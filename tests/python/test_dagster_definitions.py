@@ -145,7 +145,12 @@ def test_schedules_pass_the_scheduled_london_date(defs: dg.Definitions):
     # 01:00 London on 1 October (BST) is still 30 September in UTC
     build = evaluate(defs, "nightly_build_schedule", dt.datetime(2025, 10, 1, 1, tzinfo=LONDON))
     assert build.run_config == {
-        "ops": {"tinytracker_dbt_assets": {"config": {"as_of": "2025-10-01"}}}
+        "ops": {"tinytracker_dbt_assets": {"config": {"as_of": "2025-10-01", "full_tests": False}}}
+    }
+    # the Sunday build is the weekly full scan behind the daily tests scoped to new rows
+    sunday = evaluate(defs, "nightly_build_schedule", dt.datetime(2025, 10, 5, 1, tzinfo=LONDON))
+    assert sunday.run_config == {
+        "ops": {"tinytracker_dbt_assets": {"config": {"as_of": "2025-10-05", "full_tests": True}}}
     }
     apply = evaluate(defs, "retention_apply_schedule", dt.datetime(2025, 10, 1, 1, tzinfo=dt.UTC))
     assert apply.run_config == {
@@ -157,6 +162,7 @@ def test_schedules_pass_the_scheduled_london_date(defs: dg.Definitions):
     }
     for request, job in (
         (build, "nightly_build"),
+        (sunday, "nightly_build"),
         (apply, "retention_apply"),
         (backup, "nightly_backup"),
     ):

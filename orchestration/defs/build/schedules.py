@@ -12,7 +12,8 @@ from tinytracker.core.dates import TIMEZONE, scheduled_date
     job=nightly_build,
     cron_schedule="0 1 * * *",
     execution_timezone=TIMEZONE,
-    description="01:00 Europe/London: dbt build for as_of = the scheduled date, then publish.",
+    description="01:00 Europe/London: dbt build for as_of = the scheduled date, then publish. "
+    "On Sundays every data test scans every row (full_tests), the weekly full scan.",
 )
 def nightly_build_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     as_of = scheduled_date(context.scheduled_execution_time)
