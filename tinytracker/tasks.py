@@ -27,6 +27,7 @@ from tinytracker.core.paths import db_path
 from tinytracker.core.schema import ensure_schema
 from tinytracker.core.warehouse import connect
 from tinytracker.erasure import ledger, rewrite
+from tinytracker.erasure.coincidence import explained_without_a_copy
 from tinytracker.erasure.result import RunResult, action_date
 from tinytracker.publishing import publish
 from tinytracker.publishing.publish import PublishResult, publish_marts
@@ -99,7 +100,8 @@ def scan_for_erased(result: RunResult, db: Path | None = None) -> None:
     # one pass over the bytes for all the values (tinytracker.core.bytescan)
     in_bytes = values_in_files((db, db.with_name(db.name + ".wal")), values)
     found = [value for value in dict.fromkeys(values) if value in in_bytes]
-    still_held = held_in_live_rows(db, found)  # kept rows may hold them, e.g. a shared phone
+    # a kept row may hold one (a shared phone), or its bytes occur by chance (module docstring)
+    still_held = explained_without_a_copy(db, found)
     found = [value for value in found if value not in still_held]
     if found:
         raise FailedError(
@@ -109,45 +111,6 @@ def scan_for_erased(result: RunResult, db: Path | None = None) -> None:
             f"{result.run_id}."
         )
     result.bytes_checked = len(values) - len(still_held)
-
-
-UUID_SHAPE = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-"""A random surrogate id: a short numeric value (a 7-digit teacher number) can occur inside one
-by chance, which is not that value being kept."""
-
-
-def held_in_live_rows(db: Path, values: list[str]) -> set[str]:
-    """Which of ``values`` some row still in ``raw.*`` holds in any text column (a setup-import
-    row left by ``--keep-setup-imports``, another person's identical phone), or a random
-    surrogate id anywhere in the warehouse holds by chance (digits inside a UUID). One query per
-    value: called only for the few values a byte scan found."""
-    if not values:
-        return set()
-    con = connect(db, read_only=True)
-    try:
-        columns = con.execute(
-            "select c.schema_name, c.table_name, c.column_name from duckdb_columns() as c "
-            "inner join duckdb_tables() as t on t.database_name = c.database_name "
-            "and t.schema_name = c.schema_name and t.table_name = c.table_name "
-            "where c.data_type in ('VARCHAR', 'JSON')"
-        ).fetchall()
-        tests = " union all ".join(
-            f'select 1 from "{schema}"."{table}" where contains(cast("{column}" as varchar), '
-            "$value)"
-            + (
-                ""
-                if schema == "raw"
-                else f" and regexp_matches(cast(\"{column}\" as varchar), '{UUID_SHAPE}')"
-            )
-            for schema, table, column in columns
-        )
-        return {
-            value
-            for value in values
-            if con.execute(f"select exists ({tests})", {"value": value}).fetchall()[0][0]
-        }
-    finally:
-        con.close()
 
 
 def apply_retention(

@@ -159,7 +159,9 @@ def test_the_dagster_build_passes_as_of_without_a_reparse_and_rejects_a_bad_date
     assert dbt_build_env(None) == {"TINYTRACKER_AS_OF": ""}
     # the weekly build scans every row: a var, so dbt re-parses for it once a week only
     assert dbt_build_args("2025-10-05", full_tests=True) == [
-        *dbt_build_args("2025-10-05"), "--vars", "{full_tests: true}"
+        *dbt_build_args("2025-10-05"),
+        "--vars",
+        "{full_tests: true}",
     ]
     with pytest.raises(TinyTrackerError, match="YYYY-MM-DD"):
         dbt_build_args("01/10/2025")
