@@ -20,7 +20,7 @@ BENCH_SIZES ?= 10000 30000 100000
 BENCH_SMOKE_SIZES ?= 1000
 BENCH_LARGE_SIZES ?= 300000 1000000
 
-.PHONY: help setup demo test pytest dbt-test lint validate ui docs clean bench bench-smoke bench-large \
+.PHONY: help setup demo test checks pytest dbt-test lint validate ui docs clean bench bench-smoke bench-large \
 	reliability report-screenshot
 
 help:  ## list the targets
@@ -37,7 +37,11 @@ $(VENV)/.installed: pyproject.toml uv.lock
 demo: setup  ## generate a synthetic trust, load it, build every model, show what happened
 	@bash tinytracker/cli/demo.sh
 
-test: setup  ## every check: pytest, dbt build on a synthetic extract, sqlfluff, Dagster validation
+test: setup  ## every check: pytest, dbt build on a synthetic extract, lint, Dagster validation (timed)
+	@$(BIN)/python bench/make_test_time.py --record bench/out/make-test.json -- \
+		$(MAKE) --no-print-directory checks
+
+checks: setup  ## the checks of make test, without recording their time (bench/make_test_time.py)
 	$(MAKE) --no-print-directory pytest
 	$(MAKE) --no-print-directory dbt-test
 	$(MAKE) --no-print-directory lint
@@ -47,7 +51,7 @@ test: setup  ## every check: pytest, dbt build on a synthetic extract, sqlfluff,
 
 pytest: setup  ## Python tests (tests/python), one worker per core, a test module per worker
 	$(BIN)/dbt parse --profiles-dir . --target dev --quiet  # the manifest Dagster's tests load
-	$(BIN)/pytest -q -n auto --dist loadfile
+	$(BIN)/pytest -q -n auto --dist loadfile --durations=25
 
 dbt-test: export TINYTRACKER_DB := $(abspath $(TEST_DB))
 dbt-test: setup  ## dbt build (seeds, models, data tests, unit tests) on a fresh synthetic extract

@@ -148,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         markdown, plot = scaling.write_report(results, doc_dir, out.parent)
         print(f"bench: scaling report written to {markdown} and {plot}")
         return 0
+    record = out / "make-test.json"  # written by make test (bench/make_test_time.py)
+    results["make_test"] = json.loads(record.read_text()) if record.exists() else None
     markdown, plot = report.write_report(results, doc_dir)
     print(f"bench: report written to {markdown} and {plot}")
     failures = sanity_failures(results)

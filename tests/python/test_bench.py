@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -142,6 +143,23 @@ def test_a_failing_stage_raises_and_names_its_log(tmp_path: Path) -> None:
         ).returncode
         == 3
     )
+
+
+def test_make_test_records_its_time_and_exit_and_the_report_judges_it(tmp_path: Path) -> None:
+    from bench.analysis import make_test_row
+    from bench.make_test_time import main as time_command
+
+    record_path = tmp_path / "make-test.json"
+    failing = [sys.executable, "-c", "import time, sys; time.sleep(0.3); sys.exit(2)"]
+    assert time_command(["--record", str(record_path), "--", *failing]) == 2  # exit passed on
+    record = json.loads(record_path.read_text())
+    assert record["returncode"] == 2 and record["wall_seconds"] >= 0.3
+    assert record["machine"]["cores"] == os.cpu_count()
+    assert make_test_row(record).endswith("| **missed** |")  # fast, but it failed
+    assert make_test_row({**record, "returncode": 0}).endswith("| **met** |")
+    slow = {**record, "returncode": 0, "wall_seconds": 361.0}
+    assert "6 min" in make_test_row(slow) and make_test_row(slow).endswith("| **missed** |")
+    assert "not recorded" in make_test_row(None)
 
 
 def test_the_floor_evaluates_every_rule_of_the_seed() -> None:
