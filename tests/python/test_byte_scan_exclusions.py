@@ -40,6 +40,22 @@ def test_digits_inside_a_random_surrogate_id_are_a_coincidence(tmp_path: Path) -
     assert explained_without_a_copy(db, [TEACHER_NUMBER]) == {TEACHER_NUMBER}
 
 
+def test_digits_across_two_ids_side_by_side_or_inside_a_token_are_a_coincidence(
+    tmp_path: Path,
+) -> None:
+    # the 30k bench: "...-6f30f16e1189" + "12231dfe-..." spells teacher number 1189122, and
+    # a 64-hex suppression token held 1658968
+    db = warehouse_with(
+        tmp_path,
+        "insert into audit.erasure_suppressions values "
+        "('06e8bc85-eb94-4677-8a39-6f30f16e1189'), ('12231dfe-581c-4ee1-82a3-fc3a3c50c20e'), "
+        "('56d436f8d2edbd9cbd5acc7b9aa3759e127bed3116589684f1fba68e41ff0179')",
+    )
+    found = values_in_files([db], ["1189122", "1658968"])
+    assert found == {"1189122", "1658968"}
+    assert explained_without_a_copy(db, sorted(found)) == found
+
+
 def test_a_raw_row_still_holding_the_value_keeps_it(tmp_path: Path) -> None:
     db = warehouse_with(tmp_path, "insert into raw.employees values (null, 'shared@school.org')")
     assert explained_without_a_copy(db, ["shared@school.org"]) == {"shared@school.org"}

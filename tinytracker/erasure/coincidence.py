@@ -5,7 +5,10 @@ whose bytes occur anywhere in the file. A few occurrences are not the value bein
 
 1. a row still in ``raw.*`` holds it lawfully (a setup-import row kept by
    ``--keep-setup-imports``, another person's identical phone or address);
-2. its digits sit inside a random surrogate id (a 7-digit teacher number inside a UUID);
+2. its digits sit inside random or keyed ids: every occurrence lies in a run of hex digits and
+   dashes at least as long as a UUID (a 7-digit teacher number inside a surrogate UUID, across
+   two UUIDs stored side by side, or inside a 64-hex suppression token: all three met at
+   10,000-30,000 pupils);
 3. it straddles two strings stored side by side: DuckDB keeps a column's strings back to back
    with their lengths elsewhere, so ``...mistry@icloud.com`` followed by a kept
    ``duncan49@outlook.com`` reads ``mduncan49@outlook.com`` in the bytes. Found at 10,000
@@ -20,30 +23,38 @@ told apart from the coincidence by bytes alone (docs/reliability.md).
 
 from __future__ import annotations
 
+import mmap
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
 
 from tinytracker.core.warehouse import connect
 
-UUID_SHAPE = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+ID_CHARACTERS = frozenset(b"0123456789abcdef-")
+MIN_ID_RUN = 32
+"""A run of hex digits and dashes this long is ids or tokens (a UUID is 36, a token 64), not a
+number someone typed."""
 MIN_WHOLE_PIECE = 3
 """The kept string that explains most of a straddling match is a real value, not one letter."""
 
 
 def explained_without_a_copy(db: Path, values: list[str]) -> set[str]:
-    """Which of ``values`` (the few a byte scan found) rules 1-3 above explain. A handful of
-    queries per value over the text columns: never called for the values the scan did not
-    find."""
+    """Which of ``values`` (the few a byte scan found in ``db`` or its WAL) rules 1-3 above
+    explain. A handful of queries per value over the text columns and one look at the bytes
+    around each occurrence: never called for the values the scan did not find."""
     if not values:
         return set()
+    files = [p for p in (db, db.with_name(db.name + ".wal")) if p.exists() and p.stat().st_size]
     con = connect(db, read_only=True)
     try:
         columns = text_columns(con)
         return {
             value
             for value in values
-            if held_or_inside_an_id(con, columns, value) or straddles(con, columns, value)
+            if held_in_raw(con, columns, value)
+            or only_inside_ids(files, value)
+            or straddles(con, columns, value)
         }
     finally:
         con.close()
@@ -58,20 +69,43 @@ def text_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     ).fetchall()
 
 
-def held_or_inside_an_id(
+def held_in_raw(
     con: duckdb.DuckDBPyConnection, columns: list[tuple[str, str, str]], value: str
 ) -> bool:
-    """Rules 1 and 2: a raw row holds it, or a UUID-shaped id elsewhere holds it by chance."""
+    """Rule 1: a row still in ``raw.*`` holds it in a text column."""
     tests = " union all ".join(
         f'select 1 from "{schema}"."{table}" where contains(cast("{column}" as varchar), $value)'
-        + (
-            ""
-            if schema == "raw"
-            else f" and regexp_matches(cast(\"{column}\" as varchar), '{UUID_SHAPE}')"
-        )
         for schema, table, column in columns
+        if schema == "raw"
     )
+    if not tests:
+        return False
     return bool(con.execute(f"select exists ({tests})", {"value": value}).fetchall()[0][0])
+
+
+def only_inside_ids(files: Iterable[Path], value: str) -> bool:
+    """Rule 2: the value occurs, and each occurrence is inside a long run of id characters."""
+    needle = value.encode()
+    if not needle or any(byte not in ID_CHARACTERS for byte in needle):
+        return False
+    seen = False
+    for path in files:
+        with (
+            open(path, "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+        ):
+            at = data.find(needle)
+            while at != -1:
+                seen = True
+                start, end = at, at + len(needle)
+                while start > 0 and data[start - 1] in ID_CHARACTERS:
+                    start -= 1
+                while end < len(data) and data[end] in ID_CHARACTERS:
+                    end += 1
+                if end - start < MIN_ID_RUN:
+                    return False
+                at = data.find(needle, at + 1)
+    return seen
 
 
 def straddles(
