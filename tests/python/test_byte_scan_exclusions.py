@@ -57,8 +57,13 @@ def test_digits_across_two_ids_side_by_side_or_inside_a_token_are_a_coincidence(
 
 
 def test_a_raw_row_still_holding_the_value_keeps_it(tmp_path: Path) -> None:
-    db = warehouse_with(tmp_path, "insert into raw.employees values (null, 'shared@school.org')")
-    assert explained_without_a_copy(db, ["shared@school.org"]) == {"shared@school.org"}
+    db = warehouse_with(
+        tmp_path,
+        "insert into raw.employees values (null, 'shared@school.org'), "
+        "('kept row: 07700 900123, office', null)",  # inside a longer kept text too
+    )
+    kept = ["shared@school.org", "07700 900123"]
+    assert explained_without_a_copy(db, kept) == set(kept)
 
 
 def test_a_copy_in_a_derived_table_is_not_excused(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ in a single pass, read in chunks so memory stays bounded whatever the file's siz
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import mmap
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from ahocorasick_rs import BytesAhoCorasick
@@ -41,3 +42,39 @@ def values_in_files(paths: Iterable[Path], values: Sequence[str]) -> set[str]:
                 carried = data[-overlap:] if overlap else b""
     texts = [value for value in values if value]
     return {texts[index] for index in found}
+
+
+def values_found_outside(
+    paths: Iterable[Path], values: Sequence[str], inside: Callable[[mmap.mmap, int, int], bool]
+) -> set[str]:
+    """The members of ``values`` with at least one occurrence in ``paths`` that ``inside(data,
+    start, end)`` does not accept (the byte scan's second look: are the occurrences of the
+    values it found all in places that hold no copy?). One pass per file for all the values."""
+    patterns = [value.encode() for value in values if value]
+    if not patterns:
+        return set()
+    texts = [value for value in values if value]
+    automaton = BytesAhoCorasick(patterns)
+    overlap = max(len(pattern) for pattern in patterns) - 1
+    outside: set[int] = set()
+    for path in paths:
+        if not path.exists() or not path.stat().st_size:
+            continue
+        with (
+            open(path, "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+        ):
+            size = len(data)
+            view = memoryview(data)
+            try:
+                for offset in range(0, size, CHUNK_BYTES):
+                    window = view[offset : offset + CHUNK_BYTES + overlap]
+                    for index, start, end in automaton.find_matches_as_indexes(
+                        window, overlapping=True
+                    ):
+                        if index not in outside and not inside(data, offset + start, offset + end):
+                            outside.add(index)
+                    window.release()
+            finally:
+                view.release()
+    return {texts[index] for index in outside}
