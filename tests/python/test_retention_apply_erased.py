@@ -161,7 +161,7 @@ def test_without_the_rewrite_erased_values_would_remain_until_the_next_run_finis
     second = tasks.apply_retention(AS_OF, dry_run=False, build=False)
     report = format_result(second)
     assert second.finished_earlier_runs == 1 and second.steps == []
-    assert "finished the interrupted file rewrite of 1 earlier run(s)" in report
+    assert "finished the pending file rewrite (queued or interrupted) of 1 earlier run(s)" in report
     assert "the warehouse is unchanged" not in report
     assert not [value for value in erased if value.encode() in wh.read_bytes()]
     assert read(

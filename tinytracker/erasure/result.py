@@ -43,7 +43,7 @@ class RunResult:
     backup_days: int = field(default_factory=backup_retention_days)
     # planned subjects left alone because a standing legal hold covers them
     skipped_on_hold: int = 0
-    # earlier applied runs whose interrupted file rewrite was finished before this run
+    # earlier applied runs whose pending (queued or interrupted) file rewrite was finished first
     finished_earlier_runs: int = 0
     # values that named the erased people and nobody kept (UPNs, emails, phones, addresses,
     # teacher numbers): held in memory only, for the byte scan after the file rewrite

@@ -16,7 +16,8 @@ def format_result(result: RunResult) -> str:
     lines = [header]
     if result.finished_earlier_runs:
         lines.append(
-            f"  finished the interrupted file rewrite of {result.finished_earlier_runs} earlier "
+            f"  finished the pending file rewrite (queued or interrupted) of "
+            f"{result.finished_earlier_runs} earlier "
             "run(s) first: derived models rebuilt and the warehouse file rewritten, so no value "
             "they erased remains in its bytes"
         )
