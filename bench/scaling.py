@@ -126,6 +126,15 @@ def markdown(results: dict, extra: dict | None, plot_name: str) -> str:
             "`make bench` run (docs/benchmarks.md), another run on the same machine."
         )
     add("")
+    failed = results.get("failed")
+    if failed:
+        add(
+            f"**The {failed['pupils']:,}-pupil run stopped at stage `{failed['name']}`**: exit "
+            f"{failed['returncode']} after {fmt_seconds(failed['wall_seconds'])}, peak "
+            f"{failed['peak_rss_mb']:,.0f} MB (log: `{failed.get('log')}`). The sizes below "
+            "are the ones that finished."
+        )
+        add("")
     add("## Sizes, disk and file")
     add("")
     add(
