@@ -30,7 +30,8 @@ the loaded warehouse again with one thread, and writes docs/scaling.md (bench/sc
 
 Results go to ``<out>/<size>/results.json`` and ``<out>/results.json``; ``--doc`` also writes
 docs/benchmarks.md and docs/benchmarks.png (bench/report.py), otherwise the report goes to
-``<out>/benchmarks.md`` so a smoke run exercises it without touching the docs.
+``<out>/benchmarks.md`` (and ``<out>/scaling.md``) so a smoke run exercises both reports without
+touching the docs.
 """
 
 from __future__ import annotations
