@@ -54,7 +54,7 @@ checks: setup  ## the checks of make test, without recording their time (bench/m
 
 pytest: setup  ## Python tests (tests/python), one worker per core, a test module per worker
 	$(BIN)/dbt parse --profiles-dir . --target dev --quiet  # the manifest Dagster's tests load
-	$(BIN)/pytest -q -n auto --dist loadfile --durations=25
+	$(BIN)/pytest -q -n auto --dist loadfile --no-loadscope-reorder --durations=25
 
 dbt-test: export TINYTRACKER_DB := $(abspath $(TEST_DB))
 dbt-test: setup  ## dbt build (seeds, models, data tests, unit tests) on a fresh synthetic extract
@@ -96,7 +96,7 @@ docs: setup  ## the dbt docs of TINYTRACKER_DB (the demo's after make demo), ser
 
 reliability: setup  ## the long reliability suite: every fault point, kills, corruptions, concurrent writers (docs/reliability.md)
 	$(BIN)/dbt parse --profiles-dir . --target dev --quiet
-	TINYTRACKER_RELIABILITY=long $(BIN)/pytest -q -n auto --dist loadfile tests/reliability
+	TINYTRACKER_RELIABILITY=long $(BIN)/pytest -q -n auto --dist loadfile --no-loadscope-reorder tests/reliability
 
 bench: setup  ## benchmark 10k/30k/100k-pupil trusts vs the SQL floor and a per-subject eraser; writes docs/benchmarks.md
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --doc
