@@ -5,12 +5,17 @@ that is the leak the scan is for."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
+import pytest
 
+from tinytracker import tasks
 from tinytracker.core.bytescan import values_in_files
-from tinytracker.erasure.coincidence import explained_without_a_copy
+from tinytracker.core.errors import FailedError
+from tinytracker.erasure.coincidence import explained_without_a_copy, numbers_copied_outside_raw
+from tinytracker.erasure.result import RunResult
 
 TEACHER_NUMBER = "1340656"
 SURROGATE = "5d0e3a1b-9c7f-4e2a-8b13-1340656f1d2c"  # a random UUID that holds it by chance
@@ -102,3 +107,24 @@ def test_a_whole_copy_is_not_excused_by_a_kept_string_that_ends_with_part_of_it(
     # the tail is kept whole, but no other string of raw.employees.email ends with the "m"
     # before it, so no two kept strings spell it: the copy in int_staff is a leak
     assert explained_without_a_copy(db, [ERASED_EMAIL]) == set()
+
+
+def test_a_teacher_number_is_looked_for_in_the_tables_not_the_bytes(tmp_path: Path) -> None:
+    # the 100k bench: erased teacher number 0326016 spelled by two phones stored side by side
+    # ("...4960326" + "01632..."); at that size every 7-digit number occurs in the bytes by
+    # chance, so only a table holding it proves a copy
+    db = warehouse_with(
+        tmp_path,
+        "insert into raw.employees values (null, '+44(0)115 4960326'), (null, '01632960464')",
+        "insert into intermediate.int_staff values ('1234567')",
+    )
+    assert values_in_files([db], ["0326016"]) == {"0326016"}
+    assert numbers_copied_outside_raw(db, ["0326016", "1234567"]) == {"1234567"}
+
+    run = RunResult(run_id="r", as_of=dt.date(2025, 10, 1), dry_run=False)
+    run.erased_values = ["0326016", "gone@school.org"]
+    tasks.scan_for_erased(run, db)
+    assert (run.bytes_checked, run.numbers_checked) == (1, 1)
+    run.erased_values = ["0326016", "1234567"]
+    with pytest.raises(FailedError, match="still holds 1 of the 2"):
+        tasks.scan_for_erased(run, db)

@@ -148,3 +148,25 @@ def straddling(
             if con.execute(query, {"rest": rest, "whole": whole}).fetchall()[0][0]:
                 explained.add(value)
     return explained
+
+
+def numbers_copied_outside_raw(db: Path, numbers: list[str]) -> set[str]:
+    """Erased digits-only values (teacher numbers) that a text column outside ``raw.*`` holds
+    whole: the check that stands in for the byte scan for them (one equality join per
+    column). A raw row may keep one lawfully; a derived table may not."""
+    if not numbers:
+        return set()
+    con = connect(db, read_only=True)
+    try:
+        tests = [
+            f'select cast("{column}" as varchar) as value from "{schema}"."{table}" '
+            f'where cast("{column}" as varchar) in (select unnest($numbers))'
+            for schema, table, column in text_columns(con)
+            if schema != "raw"
+        ]
+        if not tests:
+            return set()
+        query = "select distinct value from (" + " union all ".join(tests) + ")"
+        return {value for (value,) in con.execute(query, {"numbers": numbers}).fetchall()}
+    finally:
+        con.close()

@@ -50,6 +50,7 @@ class RunResult:
     erased_values: list[str] = field(default_factory=list, repr=False)
     # how many of them a byte scan of the rewritten file looked for (and did not find)
     bytes_checked: int = 0
+    numbers_checked: int = 0  # digits-only values, looked for in every table (tasks.py)
     derived_rows_deleted: int = 0
     """Rows of the subjects deleted from derived tables in the run's transaction (a request)."""
     rewrite_due: dt.datetime | None = None
@@ -78,6 +79,11 @@ def physical_erasure_words(result: RunResult) -> str:
         return (
             "warehouse file rewritten; a byte scan found none of the "
             f"{result.bytes_checked:,} identifying values erased (UPNs, emails, phones, "
-            "addresses, teacher numbers) in it"
+            "addresses) in it"
+            + (
+                f", and no table holds any of the {result.numbers_checked:,} teacher numbers erased"
+                if result.numbers_checked
+                else ""
+            )
         )
     return "warehouse file rewritten: erased rows are no longer in its bytes"
