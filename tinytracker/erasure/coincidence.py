@@ -123,16 +123,17 @@ def straddling(
     if not splits:
         return set()
     wholes = sorted({whole for _, whole, _, _ in splits})
-    # which columns hold a piece whole: an equality join per column, cheap at any size
-    held_whole = con.execute(
-        " union all ".join(
-            f'select distinct {index} as col, cast("{column}" as varchar) as piece '
-            f'from "{schema}"."{table}" where cast("{column}" as varchar) in '
-            "(select unnest($wholes))"
-            for index, (schema, table, column) in enumerate(columns)
-        ),
-        {"wholes": wholes},
-    ).fetchall()
+    # which columns hold a piece whole: an equality join per column, one column at a time so
+    # memory stays bounded (one union over every column ran out of memory at 100k pupils)
+    held_whole = [
+        (index, whole)
+        for index, (schema, table, column) in enumerate(columns)
+        for (whole,) in con.execute(
+            f'select distinct cast("{column}" as varchar) from "{schema}"."{table}" '
+            f'where cast("{column}" as varchar) in (select unnest($wholes))',
+            {"wholes": wholes},
+        ).fetchall()
+    ]
     explained: set[str] = set()
     for index, whole in held_whole:
         schema, table, column = columns[index]
