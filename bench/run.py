@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     doc_dir = PROJECT_DIR / "docs" if args.doc else out
     if args.large or results.get("large"):
         results["large"] = True
+        results["unfinished"] = unfinished_sizes(out, results)
         combined.write_text(json.dumps(results, indent=2))
         markdown, plot = scaling.write_report(results, doc_dir, out.parent)
         print(f"bench: scaling report written to {markdown} and {plot}")
@@ -167,6 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     for failure in failures:
         print(f"bench: FAILED {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def unfinished_sizes(out: Path, results: dict) -> list[dict]:
+    """Sizes a stopped run began but did not finish, with the stages they measured."""
+    done = {size["pupils"] for size in results["sizes"]}
+    done |= {results["failed"]["pupils"]} if results.get("failed") else set()
+    unfinished = []
+    for partial in sorted(out.glob("*/partial.json")):
+        measured = json.loads(partial.read_text())
+        if measured["pupils"] not in done:
+            unfinished.append(measured)
+    return unfinished
 
 
 if __name__ == "__main__":

@@ -135,6 +135,16 @@ def markdown(results: dict, extra: dict | None, plot_name: str) -> str:
             "are the ones that finished."
         )
         add("")
+    for size in results.get("unfinished", []):
+        stages = ", ".join(
+            f"{name} {fmt_seconds(stage['wall_seconds'])} / {stage['peak_rss_mb']:,.0f} MB"
+            for name, stage in size["stages"].items()
+        )
+        add(
+            f"**The {size['pupils']:,}-pupil run was stopped before it finished** (not a "
+            f"failure: the session measuring it ended). Stages it measured: {stages}."
+        )
+        add("")
     add("## Sizes, disk and file")
     add("")
     add(

@@ -153,6 +153,9 @@ def bench_size(
     def stage(name: str, command: list[str], ok: tuple[int, ...] = (0,)) -> StageResult:
         result = run_stage(name, command, env=env, cwd=PROJECT_DIR, log=logs, ok_returncodes=ok)
         stages[name] = result
+        # a run stopped part-way (a long 1M run) still leaves what it measured
+        partial = {"pupils": pupils, "stages": {k: r.as_dict() for k, r in stages.items()}}
+        (folder / "partial.json").write_text(json.dumps(partial, indent=2))
         log(
             f"  {pupils:>7,} {name:<12} {result.wall_seconds:8.1f} s  "
             f"{result.peak_rss_mb:8.0f} MB peak"
