@@ -38,7 +38,9 @@ def tinytracker_dbt_assets(
     # date reaches dbt's subprocess in its environment, so dbt reuses its parse every night
     with warehouse_turn(), environment(dbt_build_env(config.as_of)):
         warehouse.ensure_sources()  # a fresh warehouse has every source table dbt reads
-        yield from dbt.cli(dbt_build_args(config.as_of, config.full_tests), context=context).stream()
+        yield from dbt.cli(
+            dbt_build_args(config.as_of, config.full_tests), context=context
+        ).stream()
 
 
 @contextmanager
