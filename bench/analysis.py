@@ -231,7 +231,7 @@ def findings(results: dict) -> list[str]:
     )
     daily_nodes = largest["daily"].get("nodes") or []
     slowest = (
-        f"`{daily_nodes[0][0].split('.')[-2]}` ({daily_nodes[0][1]:.1f} s)" if daily_nodes else "-"
+        f"`{daily_nodes[0][0].split('.')[2]}` ({daily_nodes[0][1]:.1f} s)" if daily_nodes else "-"
     )
     add(
         f"- **A daily build costs less, not yet what changed.** At "
