@@ -140,6 +140,11 @@ def sanity_failures(results: dict) -> list[str]:
                 f"({size['floor'].get('subjects_only_ours')} only ours, "
                 f"{size['floor'].get('subjects_only_floor')} only the floor's)"
             )
+        if size["floor"].get("loaded_copy_actioned"):
+            failures.append(
+                f"{label}: the copy of the warehouse as loaded holds "
+                f"{size['floor']['loaded_copy_actioned']} actioned subjects: the floor ran on it"
+            )
         for variant in ("eraser", "eraser_by_day", "eraser_by_row"):
             if size[variant]["sample"] <= 0:
                 failures.append(f"{label}: the per-subject eraser ({variant}) erased nobody")
