@@ -173,11 +173,13 @@ def main(argv: list[str] | None = None) -> int:
 def unfinished_sizes(out: Path, results: dict) -> list[dict]:
     """Sizes a stopped run began but did not finish, with the stages they measured."""
     done = {size["pupils"] for size in results["sizes"]}
-    done |= {results["failed"]["pupils"]} if results.get("failed") else set()
+    failed = results.get("failed")
     unfinished = []
     for partial in sorted(out.glob("*/partial.json")):
         measured = json.loads(partial.read_text())
-        if measured["pupils"] not in done:
+        if failed and measured["pupils"] == failed["pupils"]:
+            failed["stages"] = measured["stages"]  # what it measured before the failure
+        elif measured["pupils"] not in done:
             unfinished.append(measured)
     return unfinished
 

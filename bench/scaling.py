@@ -133,6 +133,16 @@ def markdown(results: dict, extra: dict | None, plot_name: str) -> str:
             f"{failed['returncode']} after {fmt_seconds(failed['wall_seconds'])}, peak "
             f"{failed['peak_rss_mb']:,.0f} MB (log: `{failed.get('log')}`). The sizes below "
             "are the ones that finished."
+            + (
+                " Stages it measured before: "
+                + ", ".join(
+                    f"{name} {fmt_seconds(stage['wall_seconds'])} / {stage['peak_rss_mb']:,.0f} MB"
+                    for name, stage in failed["stages"].items()
+                )
+                + "."
+                if failed.get("stages")
+                else ""
+            )
         )
         add("")
     for size in results.get("unfinished", []):
