@@ -21,27 +21,7 @@ CHUNK_BYTES = 64 * 1024 * 1024
 def values_in_files(paths: Iterable[Path], values: Sequence[str]) -> set[str]:
     """The members of ``values`` whose UTF-8 bytes occur in any of ``paths`` (missing files are
     skipped). Overlapping occurrences count: a value inside another value is still found."""
-    patterns = [value.encode() for value in values if value]
-    if not patterns:
-        return set()
-    automaton = BytesAhoCorasick(patterns)
-    overlap = max(len(pattern) for pattern in patterns) - 1
-    found: set[int] = set()
-    for path in paths:
-        if not path.exists():
-            continue
-        with open(path, "rb") as handle:
-            carried = b""
-            while chunk := handle.read(CHUNK_BYTES):
-                data = carried + chunk
-                for index, _start, _end in automaton.find_matches_as_indexes(
-                    data, overlapping=True
-                ):
-                    found.add(index)
-                # a value may straddle two chunks: keep the end of this one
-                carried = data[-overlap:] if overlap else b""
-    texts = [value for value in values if value]
-    return {texts[index] for index in found}
+    return values_found_outside(paths, values, lambda _data, _start, _end: False)
 
 
 def values_found_outside(
