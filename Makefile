@@ -40,16 +40,15 @@ $(VENV)/.installed: pyproject.toml uv.lock
 demo: setup  ## generate a synthetic trust, load it, build every model, show what happened
 	@bash tinytracker/cli/demo.sh
 
+# The checks of make test, in the order they run; each is a target of its own.
+CHECKS := pytest dbt-test lint validate bench-smoke
+
 test: setup  ## every check: pytest, dbt build on a synthetic extract, lint, Dagster validation (timed)
-	@$(BIN)/python bench/make_test_time.py --record bench/out/make-test.json -- \
-		$(MAKE) --no-print-directory checks
+	@$(BIN)/python bench/make_test_time.py --record bench/out/make-test.json --steps $(CHECKS) -- \
+		$(MAKE) --no-print-directory
 
 checks: setup  ## the checks of make test, without recording their time (bench/make_test_time.py)
-	$(MAKE) --no-print-directory pytest
-	$(MAKE) --no-print-directory dbt-test
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory validate
-	$(MAKE) --no-print-directory bench-smoke
+	@for check in $(CHECKS); do $(MAKE) --no-print-directory $$check || exit 1; done
 	@echo "make test: all checks passed"
 
 pytest: setup  ## Python tests (tests/python), one worker per core, a test module per worker

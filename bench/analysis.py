@@ -127,6 +127,37 @@ def make_test_row(record: dict | None) -> str:
     )
 
 
+def make_test_steps(record: dict | None) -> list[str]:
+    """Where ``make test``'s time goes: each check's wall and CPU time, from the same record.
+
+    CPU over wall times cores says whether a check waits (more workers would help it) or
+    works (only less work would)."""
+    if not record or not record.get("steps"):
+        return []
+    cores = record["machine"].get("cores") or 1
+    lines = ["## Where `make test`'s time goes", ""]
+    lines.append(
+        f"The record of {record['started_at'][:10]} (`bench/out/make-test.json`), each check "
+        f"timed on its own. Busy = CPU time / (wall time x {cores} cores): near 100% the check "
+        "is work and only less work makes it faster; well under, it waits (a lock, a disk, one "
+        "busy thread) and more workers could overlap it."
+    )
+    lines.append("")
+    lines.append("| check | wall | share | CPU | busy |")
+    lines.append("|---|---:|---:|---:|---:|")
+    total = record["wall_seconds"] or 1.0
+    for step in record["steps"]:
+        wall_s, cpu_s = step["wall_seconds"], step["cpu_seconds"]
+        busy = cpu_s / (wall_s * cores) if wall_s else 0.0
+        failed = "" if step["returncode"] == 0 else " (failed)"
+        lines.append(
+            f"| `{step['step']}`{failed} | {fmt_seconds(wall_s)} | {wall_s / total:.0%} | "
+            f"{fmt_seconds(cpu_s)} | {busy:.0%} |"
+        )
+    lines.append("")
+    return lines
+
+
 def growth(results: dict) -> list[str]:
     """Seconds per million session rows per stage, and the exponent of time against rows."""
     sizes = results["sizes"]

@@ -1,6 +1,7 @@
-"""Time ``make test``'s checks and record the figure for docs/benchmarks.md.
+"""Time ``make test``'s checks, one by one, and record the figures for docs/benchmarks.md.
 
-    .venv/bin/python bench/make_test_time.py --record bench/out/make-test.json -- make checks
+    .venv/bin/python bench/make_test_time.py --record bench/out/make-test.json \\
+        --steps pytest dbt-test lint validate bench-smoke -- make --no-print-directory
 
 Issue 16 holds ``make test`` to 6 minutes on an idle 2-core machine. The time is measured by
 the run itself, not guessed: ``make test`` runs its checks under this wrapper, which writes the
@@ -8,6 +9,11 @@ wall time, the machine, and the load average when it started (a figure taken bes
 neighbour says so) to ``bench/out/make-test.json``. ``make bench`` reads the newest record
 into its targets table. Installing (``uv sync``) is not included: on a fresh clone it is a
 cache copy, and it is the same for every command.
+
+Each step (a make target) is timed on its own, with the CPU time its processes used: a step
+whose CPU time is well under its wall time times the cores is waiting (on a lock, a disk, one
+busy thread), and more workers would help it; one near that bound is work, and only less work
+would. The steps stop at the first that fails, as make does.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -27,31 +34,66 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 from bench.measure import machine  # noqa: E402
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU time of every finished child process (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str]) -> dict:
+    cpu_before, started = children_cpu_seconds(), time.monotonic()
+    returncode = subprocess.call(command)
+    return {
+        "wall_seconds": round(time.monotonic() - started, 1),
+        "cpu_seconds": round(children_cpu_seconds() - cpu_before, 1),
+        "returncode": returncode,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", type=Path, required=True, help="JSON file to write")
+    parser.add_argument(
+        "--steps",
+        nargs="+",
+        default=[],
+        help="run the command once per step, with the step as its last argument, each timed",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give the command to time after --")
     load_before = os.getloadavg()[0]
-    started = time.monotonic()
     started_at = dt.datetime.now().isoformat(timespec="seconds")
-    returncode = subprocess.call(command)
-    seconds = time.monotonic() - started
+    runs = []
+    for step in args.steps or [None]:
+        runs.append({"step": step, **timed(command + ([step] if step else []))})
+        if runs[-1]["returncode"] != 0:
+            break
+    steps = [run for run in runs if run["step"]]
+    returncode = runs[-1]["returncode"]
     record = {
-        "command": " ".join(command),
+        "command": " ".join(command + ["{" + ",".join(args.steps) + "}"] * bool(args.steps)),
         "started_at": started_at,
-        "wall_seconds": round(seconds, 1),
+        "wall_seconds": round(sum(run["wall_seconds"] for run in runs), 1),
+        "cpu_seconds": round(sum(run["cpu_seconds"] for run in runs), 1),
         "returncode": returncode,
+        "steps": steps,
         "load_average_before": round(load_before, 2),
         "cwd": str(Path.cwd()),
         "machine": machine(),
     }
     args.record.parent.mkdir(parents=True, exist_ok=True)
     args.record.write_text(json.dumps(record, indent=2))
-    print(f"make test: {seconds:,.0f} s (recorded in {args.record})")
+    for step in steps:
+        print(
+            f"make test: {step['step']:<12} {step['wall_seconds']:>7,.0f} s wall "
+            f"{step['cpu_seconds']:>7,.0f} s CPU"
+            + ("" if step["returncode"] == 0 else f"  FAILED (exit {step['returncode']})")
+        )
+    verdict = "all checks passed" if returncode == 0 else "FAILED"
+    print(f"make test: {verdict}, {record['wall_seconds']:,.0f} s (recorded in {args.record})")
     return returncode
 
 

@@ -228,6 +228,7 @@ def markdown(results: dict, plot_name: str) -> str:
         _stages(results, plot_name),
         _ratios(results),
         analysis.targets(results),
+        analysis.make_test_steps(results.get("make_test")),
         analysis.growth(results),
         analysis.where_the_time_goes(results),
         analysis.findings(results),

@@ -162,6 +162,41 @@ def test_make_test_records_its_time_and_exit_and_the_report_judges_it(tmp_path: 
     assert "not recorded" in make_test_row(None)
 
 
+def test_make_test_times_each_check_with_its_cpu_and_stops_at_the_first_failure(
+    tmp_path: Path,
+) -> None:
+    from bench.analysis import make_test_steps
+    from bench.make_test_time import main as time_command
+
+    # a stand-in for `make <check>`: "spin" works 0.4 s of CPU, "wait" sleeps 0.4 s, "fail"
+    # exits 3; the check's name is the last argument, as make's target is
+    check = (
+        "import sys, time\n"
+        "name = sys.argv[1]\n"
+        "if name == 'spin':\n"
+        "    while time.process_time() < 0.4: pass\n"
+        "elif name == 'wait':\n"
+        "    time.sleep(0.4)\n"
+        "sys.exit(3 if name == 'fail' else 0)\n"
+    )
+    record_path = tmp_path / "make-test.json"
+    steps = ["spin", "wait", "fail", "never"]
+    command = [sys.executable, "-c", check]
+    assert time_command(["--record", str(record_path), "--steps", *steps, "--", *command]) == 3
+    record = json.loads(record_path.read_text())
+    by_step = {step["step"]: step for step in record["steps"]}
+    assert list(by_step) == ["spin", "wait", "fail"]  # stopped at the failure, as make does
+    assert record["returncode"] == 3 and by_step["fail"]["returncode"] == 3
+    assert by_step["spin"]["cpu_seconds"] >= 0.4  # the child's CPU is counted...
+    assert by_step["wait"]["cpu_seconds"] < 0.3 <= by_step["wait"]["wall_seconds"]  # not waits
+    assert record["wall_seconds"] == pytest.approx(
+        sum(step["wall_seconds"] for step in record["steps"]), abs=0.05
+    )
+    table = make_test_steps(record)
+    assert "| `fail` (failed) |" in "\n".join(table)
+    assert make_test_steps({**record, "steps": []}) == [] and make_test_steps(None) == []
+
+
 def test_the_floor_evaluates_every_rule_of_the_seed() -> None:
     """The floor is written by hand on purpose (it is what our pipeline is measured against),
     so a new rule must be written into it too, or the comparison below stops being like for
