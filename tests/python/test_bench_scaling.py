@@ -1,0 +1,86 @@
+"""docs/scaling.md's nightly window: what one hour holds is never read off a curve that
+flattens past the sizes measured.
+
+A stage measured at two sizes whose time grew slower than its rows (fixed costs still being
+amortised) would, extrapolated as measured, fit billions of pupils in an hour; the page says
+what a capacity planner can rely on: at worst linear past the largest size, and nothing past
+ten times it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT_DIR))
+
+from bench.scaling import (  # noqa: E402
+    EXTRAPOLATION_LIMIT,
+    NIGHTLY,
+    WINDOW_SECONDS,
+    _window,
+    fit,
+    rows_in_window,
+)
+
+ROWS_PER_PUPIL = 100
+
+
+def size(pupils: int, seconds_per_stage: float, one_thread: float | None = None) -> dict:
+    stages = {
+        stage: {"wall_seconds": seconds_per_stage, "peak_rss_mb": 100.0}
+        for stage in (*NIGHTLY, "build")
+    }
+    measured = {
+        "pupils": pupils,
+        "session_rows": pupils * ROWS_PER_PUPIL,
+        "stages": stages,
+    }
+    if one_thread:
+        measured["threads"] = {"build_one_thread": {"wall_seconds": one_thread}}
+    return measured
+
+
+def test_a_stage_that_grew_slower_than_its_rows_is_extrapolated_linearly() -> None:
+    # 10x the rows, only 2x the time: b = 0.30 as measured, 1 when extrapolating
+    small, large = size(10_000, 10.0), size(100_000, 20.0)
+    a, b = fit([small, large], "daily_build")
+    assert b == pytest.approx(0.301, abs=0.001)
+    a, b = fit([small, large], "daily_build", at_least_linear=True)
+    assert b == 1.0 and a * large["session_rows"] == pytest.approx(20.0)  # through the largest
+
+
+def test_the_window_holds_at_most_linear_growth_from_the_largest_size() -> None:
+    small, large = size(10_000, 10.0), size(100_000, 20.0)
+    fits = [fit([small, large], stage, at_least_linear=True) for stage in NIGHTLY]
+    ceiling = large["session_rows"] * 1000
+    rows = rows_in_window([f for f in fits if f], 1.0, ceiling)
+    # three stages of 20 s at 10M rows: linear, the hour holds 3600 / 60 x 10M rows
+    linear = large["session_rows"] * WINDOW_SECONDS / (len(NIGHTLY) * 20.0)
+    assert rows == pytest.approx(linear, rel=1e-6)
+
+
+def test_the_page_says_more_than_rather_than_extrapolating_past_ten_times_the_largest() -> None:
+    # a nightly run of 3 s at 100k pupils: linear, an hour would hold 120M pupils, far past 10x
+    sizes = [size(10_000, 1.0, one_thread=1.9), size(100_000, 1.0, one_thread=1.9)]
+    page = "\n".join(_window(sizes))
+    limit = 100_000 * EXTRAPOLATION_LIMIT
+    assert (
+        f"more than {limit * ROWS_PER_PUPIL / 1e6:,.0f} million session rows, {limit:,} pupils"
+        in page
+    )
+    assert "2,644,121,780" not in page and "billion" not in page
+    for cores in (2, 16, 64):
+        row = next(line for line in page.splitlines() if line.startswith(f"| {cores} |"))
+        assert f"more than {limit * ROWS_PER_PUPIL / 1e6:,.0f} million" in row
+
+
+def test_a_window_within_the_measured_range_is_stated_as_a_figure() -> None:
+    # 1,200 s a night at 100k pupils (3 stages of 400 s): an hour holds 3x that, 300k pupils
+    sizes = [size(50_000, 200.0), size(100_000, 400.0)]
+    page = "\n".join(_window(sizes))
+    assert "about **30 million session rows, 300,000 pupils**" in page
+    assert "more than" not in page
