@@ -100,6 +100,19 @@ def main(argv: list[str] | None = None) -> int:
         "one thread, and docs/scaling.md (with --doc) instead of docs/benchmarks.md",
     )
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the sizes OUT/results.json already finished (same as_of) and run only the "
+        "others: a multi-hour --large run interrupted or failed at its last size goes on from "
+        "there; the report names both starts",
+    )
+    parser.add_argument(
+        "--skip-one-thread",
+        action="store_true",
+        help="with --large: leave out the one-thread build (the window is then grounded on "
+        "the largest size that measured it)",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="rewrite the report from OUT/results.json without running anything",
@@ -119,14 +132,18 @@ def main(argv: list[str] | None = None) -> int:
             "bench: each size gets a throwaway TINYTRACKER_SECRET generated here (random, "
             "never written to disk); its warehouse is synthetic"
         )
+        command = " ".join(["bench/run.py", *(argv if argv is not None else sys.argv[1:])])
         results = {
             "machine": machine(),
             "as_of": args.as_of.isoformat(),
             "started_at": dt.datetime.now().isoformat(timespec="seconds"),
-            "command": " ".join(["bench/run.py", *(argv if argv is not None else sys.argv[1:])]),
+            "command": command,
             "sizes": [],
         }
-        for pupils in sorted(args.sizes):
+        if args.resume:
+            results = resumed(combined, results, args.as_of)
+        done = {size["pupils"] for size in results["sizes"]}
+        for pupils in sorted(set(args.sizes) - done):
             try:
                 measured = bench_size(
                     pupils,
@@ -135,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.sample,
                     args.seed,
                     erasers=not args.large,
-                    threads_compare=args.large,
+                    threads_compare=args.large and not args.skip_one_thread,
                 )
             except StageFailed as failure:
                 if not args.large:
@@ -145,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"bench: {pupils:,} pupils: {failure}", file=sys.stderr)
                 break
             results["sizes"].append(measured)
+            results["sizes"].sort(key=lambda size: size["pupils"])
             combined.write_text(json.dumps(results, indent=2))
             if args.large:  # a long run leaves its report after every size it finished
                 results["large"] = True
@@ -165,9 +183,27 @@ def main(argv: list[str] | None = None) -> int:
         markdown, plot = scaling.write_report(results, out, out.parent)
         print(f"bench: scaling report (exercised) written to {markdown} and {plot}")
     failures = sanity_failures(results)
-    for failure in failures:
-        print(f"bench: FAILED {failure}", file=sys.stderr)
+    for problem in failures:
+        print(f"bench: FAILED {problem}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def resumed(combined: Path, fresh: dict, as_of: dt.date) -> dict:
+    """The earlier run's results with its finished sizes, this run's start and command beside
+    its own; its failure (if any) is dropped, since the size runs again."""
+    if not combined.exists():
+        return fresh
+    earlier = json.loads(combined.read_text())
+    if earlier.get("as_of") != as_of.isoformat():
+        raise SystemExit(
+            f"bench: --resume: {combined} is for as_of {earlier.get('as_of')}, not {as_of}"
+        )
+    earlier.pop("failed", None)
+    earlier.pop("unfinished", None)
+    earlier.setdefault("resumed", []).append(
+        {"started_at": fresh["started_at"], "command": fresh["command"]}
+    )
+    return earlier
 
 
 def unfinished_sizes(out: Path, results: dict) -> list[dict]:

@@ -134,6 +134,11 @@ def markdown(results: dict, extra: dict | None, plot_name: str) -> str:
         f"cores and {machine.get('ram_gb', '?')} GB RAM (DuckDB memory limit "
         f"{machine.get('memory_limit', 'TINYTRACKER_MEMORY_LIMIT, default 2GB')})."
     )
+    for resume in results.get("resumed", []):
+        add(
+            f"Resumed {resume['started_at']} with `{resume['command']}`: the sizes the first "
+            "start finished were kept, the others measured by this start."
+        )
     if len(points) > len(results["sizes"]):
         add(
             f"The {points[0][0]['pupils']:,}-pupil column is the largest size of the last "
@@ -257,9 +262,11 @@ def _window(sizes: list[dict]) -> list[str]:
         more = "more than " if rows >= ceiling else ""
         return f"{more}{rows / 1e6:,.0f} million session rows, {rows / rows_per_pupil:,.0f} pupils"
 
-    threads = largest.get("threads") or {}
-    one = threads.get("build_one_thread", {}).get("wall_seconds")
-    two = wall(largest, "build") if _has(largest, "build") else None
+    # the one-thread build of the largest size that measured it (a long run may leave it out)
+    paired = [s for s in sizes if (s.get("threads") or {}).get("build_one_thread")] or [largest]
+    grounded = paired[-1]
+    one = (grounded.get("threads") or {}).get("build_one_thread", {}).get("wall_seconds")
+    two = wall(grounded, "build") if _has(grounded, "build") else None
     add("")
     add(
         "Each nightly stage is fitted as time ~ a·rows^b through the two largest sizes, with b "
@@ -274,7 +281,7 @@ def _window(sizes: list[dict]) -> list[str]:
         parallel = min(max(2 * (1 - ratio), 0.0), 1.0)
         add("")
         add(
-            f"One thread against two (the first full build of {largest['pupils']:,} pupils "
+            f"One thread against two (the first full build of {grounded['pupils']:,} pupils "
             f"again, TINYTRACKER_THREADS=1): {fmt_seconds(one)} against {fmt_seconds(two)}, "
             f"so a second core made it {one / two:.2f}x faster. Read with Amdahl's law "
             f"(time = serial + parallel / cores), {parallel:.0%} of the work ran in parallel."

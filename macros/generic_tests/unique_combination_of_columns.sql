@@ -24,12 +24,37 @@
 
     {%- if recent_column is none or full %}
 
-    select
-        {{ columns_csv }},
-        count(*) as occurrences
-    from {{ model }}
-    group by {{ columns_csv }}
-    having count(*) > 1
+    {#- Two passes. A group-by on the key itself holds every distinct key in memory, strings
+        and all: on the 383 million marks of a 1M-pupil trust it ran out of DuckDB's 2 GB
+        and failed the build (docs/scaling.md). The first pass groups a fixed-width hash of
+        the key; the second groups, exactly, only the rows whose hash came twice, so a hash
+        collision costs a second look and never a false failure. -#}
+    {%- set key_hash = tinytracker.key_hash(combination_of_columns) %}
+
+    with
+
+    repeated_hashes as (
+
+        select {{ key_hash }} as key_hash
+        from {{ model }}
+        group by {{ key_hash }}
+        having count(*) > 1
+
+    ),
+
+    final as (
+
+        select
+            {{ columns_csv }},
+            count(*) as occurrences
+        from {{ model }}
+        where {{ key_hash }} in (select repeated_hashes.key_hash from repeated_hashes)
+        group by {{ columns_csv }}
+        having count(*) > 1
+
+    )
+
+    select * from final
 
     {%- else %}
 

@@ -84,3 +84,36 @@ def test_a_window_within_the_measured_range_is_stated_as_a_figure() -> None:
     page = "\n".join(_window(sizes))
     assert "about **30 million session rows, 300,000 pupils**" in page
     assert "more than" not in page
+
+
+def test_a_resumed_large_run_keeps_the_sizes_it_finished_and_runs_the_failed_one_again(
+    tmp_path: Path,
+) -> None:
+    import datetime as dt
+    import json
+
+    from bench.run import resumed
+
+    combined = tmp_path / "results.json"
+    earlier = {
+        "as_of": "2025-10-01",
+        "started_at": "2026-12-06T06:35:30",
+        "command": "bench/run.py --sizes 300000 1000000 --large",
+        "sizes": [size(300_000, 10.0)],
+        "failed": {"pupils": 1_000_000, "name": "build"},
+        "unfinished": [],
+    }
+    combined.write_text(json.dumps(earlier))
+    fresh = {"as_of": "2025-10-01", "started_at": "2026-12-06T08:00:00", "command": "again"}
+    results = resumed(combined, {**fresh, "sizes": []}, dt.date(2025, 10, 1))
+    assert [s["pupils"] for s in results["sizes"]] == [300_000]  # kept, not run again
+    assert "failed" not in results and "unfinished" not in results  # 1M runs again
+    assert results["started_at"] == earlier["started_at"]
+    assert results["resumed"] == [{"started_at": fresh["started_at"], "command": "again"}]
+    with pytest.raises(SystemExit, match="as_of 2025-10-01, not 2025-09-01"):
+        resumed(combined, {**fresh, "sizes": []}, dt.date(2025, 9, 1))
+    # nothing to resume: the fresh run as it is
+    assert resumed(tmp_path / "none.json", {**fresh, "sizes": []}, dt.date(2025, 10, 1)) == {
+        **fresh,
+        "sizes": [],
+    }

@@ -71,3 +71,25 @@ def test_the_daily_grain_test_finds_a_new_mark_duplicating_an_old_one(wh: Path):
         con.close()
     grain_test = "stg_attendance_sessions,test_name:unique_combination_of_columns"
     assert run_dbt(None, [grain_test], command="test") == 1
+
+
+def test_the_full_grain_test_finds_a_mark_repeated_anywhere(wh: Path):
+    """The weekly and CI scan (var full_tests) groups every mark by a hash of its key, then the
+    marks of repeated hashes by the key itself: it passes on distinct marks, fails on one
+    repeated (a group-by on the key itself ran out of memory at 1M pupils)."""
+    grain_test = "stg_attendance_sessions,test_name:unique_combination_of_columns"
+    every_row = {"full_tests": True}
+    assert run_dbt(None, [grain_test], command="test", compile_vars=every_row) == 0
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute(
+            """
+            insert into raw.attendance_sessions by name
+            select * replace (_loaded_at - interval 1 day as _loaded_at)
+            from raw.attendance_sessions
+            order by organisation_id desc, pupil_id desc, session_date, session limit 1
+            """
+        )
+    finally:
+        con.close()
+    assert run_dbt(None, [grain_test], command="test", compile_vars=every_row) == 1
