@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.seed,
                     erasers=not args.large,
                     threads_compare=args.large and not args.skip_one_thread,
+                    reuse_loaded=args.resume,
                 )
             except StageFailed as failure:
                 if not args.large:

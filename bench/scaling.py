@@ -178,17 +178,24 @@ def markdown(results: dict, extra: dict | None, plot_name: str) -> str:
     add("")
     add(
         "| pupils | session rows | all raw rows | extract (CSV) | warehouse file "
-        "| disk used by the run at most |"
+        "| disk used by the run at most | DuckDB memory limit |"
     )
-    add("|---:|---:|---:|---:|---:|---:|")
+    add("|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         files = size.get("file_bytes", {})
         add(
             f"| {size['pupils']:,} | {size['session_rows']:,} | {size['total_rows']:,} | "
             f"{files.get('extract', 0) / GB:.1f} GB | {files.get('warehouse', 0) / GB:.2f} GB | "
-            f"{files.get('folder_peak', 0) / GB:.1f} GB |"
+            f"{files.get('folder_peak', 0) / GB:.1f} GB | {size.get('memory_limit', '2GB')} |"
         )
     add("")
+    for size in sizes:
+        if size.get("reused_loaded"):
+            add(
+                f"The {size['pupils']:,}-pupil `generate` and `load` figures are the earlier "
+                "attempt's at this size (`--resume` starts from its extract and loaded copy)."
+            )
+            add("")
     add("## Time and peak memory per stage")
     add("")
     add(

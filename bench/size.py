@@ -128,21 +128,29 @@ def bench_size(
     erasers: bool = True,
     threads_compare: bool = False,
     erase_count: int = 3,
+    reuse_loaded: bool = False,
 ) -> dict[str, object]:
     """Every stage for one size; returns the size's results (also written as JSON).
 
     ``erasers`` runs the per-subject erasers (comparisons, not our pipeline: bench-large
     leaves them out, the date-order one re-sorts every mark in memory). ``threads_compare``
     builds a copy of the loaded warehouse again with one thread (TINYTRACKER_THREADS=1).
+    ``reuse_loaded`` (bench/run.py --resume) starts from the extract and the loaded copy an
+    earlier attempt at this size left, with that attempt's generate and load figures: at 1M
+    pupils they are 20 minutes, and the stages after them are what a failure sends back to.
     """
     folder = out / str(pupils)
-    if folder.exists():
+    earlier = _loaded_stages(folder) if reuse_loaded else None
+    if earlier is None and folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     organisations = organisations_for(pupils)
     secret = secrets.token_hex(32)
     env = size_environment(folder, secret)
     db = Path(env["TINYTRACKER_DB"])
+    if earlier is not None:  # everything after the load goes, the loaded copy comes back
+        for leftover in ("warehouse", "target", "logs", "backups", "daily"):
+            shutil.rmtree(folder / leftover, ignore_errors=True)
     db.parent.mkdir(parents=True)
     target = Path(env["DBT_TARGET_PATH"])
     logs = folder / "stages.log"
@@ -163,28 +171,15 @@ def bench_size(
         return result
 
     as_of_text = as_of.isoformat()
-    stage(
-        "generate",
-        [
-            tt,
-            "generate",
-            "--out",
-            str(folder / "extract"),
-            "--pupils",
-            str(pupils),
-            "--organisations",
-            str(organisations),
-            "--years",
-            "1",
-            "--seed",
-            str(seed),
-            "--quiet",
-        ],
-    )
-    extract_bytes = _tree_bytes(folder / "extract")
-    stage("load", [tt, "load", str(folder / "extract")], ok=LOAD_OK)
     loaded_copy = folder / "loaded.duckdb"
-    _copy(db, loaded_copy)
+    if earlier is not None:
+        stages.update(earlier)
+        log(f"  {pupils:>7,} generate and load: reused from the earlier attempt (--resume)")
+        _copy(loaded_copy, db)
+    else:
+        _generate_and_load(stage, tt, folder, pupils, organisations, seed)
+        _copy(db, loaded_copy)
+    extract_bytes = _tree_bytes(folder / "extract")
     counts = {table: _query(db, f"select count(*) from raw.{table}")[0][0] for table in RAW_TABLES}
 
     stage(
@@ -363,9 +358,47 @@ def bench_size(
         "erasure_request": erasure,
         "threads": threads,
         "harness_seconds": round(time.perf_counter() - started, 1),
+        "memory_limit": env.get("TINYTRACKER_MEMORY_LIMIT", "2GB"),
+        "reused_loaded": earlier is not None,
     }
     (folder / "results.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def _generate_and_load(stage, tt: str, folder: Path, pupils: int, organisations: int, seed: int):
+    stage(
+        "generate",
+        [
+            tt,
+            "generate",
+            "--out",
+            str(folder / "extract"),
+            "--pupils",
+            str(pupils),
+            "--organisations",
+            str(organisations),
+            "--years",
+            "1",
+            "--seed",
+            str(seed),
+            "--quiet",
+        ],
+    )
+    stage("load", [tt, "load", str(folder / "extract")], ok=LOAD_OK)
+
+
+def _loaded_stages(folder: Path) -> dict[str, StageResult] | None:
+    """generate and load as an earlier attempt at this size measured them, when it left its
+    extract and its copy of the warehouse as loaded; else None (the size starts afresh)."""
+    partial = folder / "partial.json"
+    if not (
+        partial.exists() and (folder / "loaded.duckdb").exists() and (folder / "extract").is_dir()
+    ):
+        return None
+    measured = json.loads(partial.read_text())["stages"]
+    if not {"generate", "load"} <= measured.keys():
+        return None
+    return {name: StageResult(**measured[name]) for name in ("generate", "load")}
 
 
 def _threads_compare(
