@@ -100,6 +100,8 @@ reliability: setup  ## the long reliability suite: every fault point, kills, cor
 bench: setup  ## benchmark 10k/30k/100k-pupil trusts vs the SQL floor and a per-subject eraser; writes docs/benchmarks.md
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --doc
 
+# DuckDB's default 2 GB failed the 1M-pupil build (docs/scaling.md): 8 GB unless set
+bench-large: export TINYTRACKER_MEMORY_LIMIT ?= 8GB
 bench-large: setup  ## where one machine ends: 300k and 1M pupils, every stage with memory and disk; writes docs/scaling.md
 	$(BIN)/python bench/run.py --sizes $(BENCH_LARGE_SIZES) --large --sample 20 --out bench/out/large --doc
 

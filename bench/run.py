@@ -39,6 +39,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -199,12 +201,31 @@ def resumed(combined: Path, fresh: dict, as_of: dt.date) -> dict:
         raise SystemExit(
             f"bench: --resume: {combined} is for as_of {earlier.get('as_of')}, not {as_of}"
         )
-    earlier.pop("failed", None)
+    failed = earlier.pop("failed", None)
     earlier.pop("unfinished", None)
-    earlier.setdefault("resumed", []).append(
-        {"started_at": fresh["started_at"], "command": fresh["command"]}
-    )
+    entry = {"started_at": fresh["started_at"], "command": fresh["command"]}
+    if failed:  # what sent the size back: the report says it (where one machine ends)
+        entry["after_failure"] = {
+            key: failed.get(key) for key in ("pupils", "name", "returncode", "log")
+        }
+        entry["after_failure"]["errors"] = failure_errors(failed.get("log"))
+    entry["memory_limit"] = os.environ.get("TINYTRACKER_MEMORY_LIMIT", "2GB")
+    earlier.setdefault("resumed", []).append(entry)
     return earlier
+
+
+def failure_errors(log: str | None, last: int = 400) -> list[str]:
+    """The distinct error lines at the end of a failed stage's log (dbt's and DuckDB's), so the
+    report says why a size ran again, not only that it did."""
+    if not log or not Path(log).exists():
+        return []
+    tail = Path(log).read_text(errors="replace").splitlines()[-last:]
+    errors: list[str] = []
+    for line in tail:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+        if re.search(r"(Error|Exception): ", text) and text not in errors:
+            errors.append(text)
+    return errors
 
 
 def unfinished_sizes(out: Path, results: dict) -> list[dict]:

@@ -135,9 +135,19 @@ def markdown(results: dict, extra: dict | None, plot_name: str) -> str:
         f"{machine.get('memory_limit', 'TINYTRACKER_MEMORY_LIMIT, default 2GB')})."
     )
     for resume in results.get("resumed", []):
+        failure = resume.get("after_failure")
+        why = (
+            f" after the {failure['pupils']:,}-pupil stage `{failure['name']}` failed (exit "
+            f"{failure['returncode']}"
+            + "".join(f"; {error}" for error in failure.get("errors", []))
+            + ")"
+            if failure
+            else ""
+        )
         add(
-            f"Resumed {resume['started_at']} with `{resume['command']}`: the sizes the first "
-            "start finished were kept, the others measured by this start."
+            f"Resumed {resume['started_at']}{why}, with `{resume['command']}` and DuckDB "
+            f"memory limit {resume.get('memory_limit', '2GB')}: the sizes finished before "
+            "were kept, the others measured again."
         )
     if len(points) > len(results["sizes"]):
         add(

@@ -37,6 +37,7 @@ def size(pupils: int, seconds_per_stage: float, one_thread: float | None = None)
     measured = {
         "pupils": pupils,
         "session_rows": pupils * ROWS_PER_PUPIL,
+        "total_rows": pupils * ROWS_PER_PUPIL,
         "stages": stages,
     }
     if one_thread:
@@ -95,12 +96,18 @@ def test_a_resumed_large_run_keeps_the_sizes_it_finished_and_runs_the_failed_one
     from bench.run import resumed
 
     combined = tmp_path / "results.json"
+    log = tmp_path / "stages.log"
+    log.write_text(
+        "08:06:21  293 of 425 ERROR creating python table model retention.retention_plan\n"
+        "  _duckdb.OutOfMemoryException: Out of Memory Error: failed to allocate 32.0 KiB\n"
+        "\x1b[0m08:08:31  Done. PASS=324 WARN=1 ERROR=2 SKIP=101\n"
+    )
     earlier = {
         "as_of": "2025-10-01",
         "started_at": "2026-12-06T06:35:30",
         "command": "bench/run.py --sizes 300000 1000000 --large",
         "sizes": [size(300_000, 10.0)],
-        "failed": {"pupils": 1_000_000, "name": "build"},
+        "failed": {"pupils": 1_000_000, "name": "build", "returncode": 1, "log": str(log)},
         "unfinished": [],
     }
     combined.write_text(json.dumps(earlier))
@@ -109,7 +116,16 @@ def test_a_resumed_large_run_keeps_the_sizes_it_finished_and_runs_the_failed_one
     assert [s["pupils"] for s in results["sizes"]] == [300_000]  # kept, not run again
     assert "failed" not in results and "unfinished" not in results  # 1M runs again
     assert results["started_at"] == earlier["started_at"]
-    assert results["resumed"] == [{"started_at": fresh["started_at"], "command": "again"}]
+    (entry,) = results["resumed"]
+    assert entry["started_at"] == fresh["started_at"] and entry["command"] == "again"
+    assert entry["after_failure"]["name"] == "build"  # why the size ran again is kept
+    assert entry["after_failure"]["errors"] == [
+        "_duckdb.OutOfMemoryException: Out of Memory Error: failed to allocate 32.0 KiB"
+    ]
+    from bench.scaling import markdown
+
+    page = markdown({**results, "machine": {}}, None, "scaling.png")
+    assert "stage `build` failed (exit 1; _duckdb.OutOfMemoryException: Out of Memory" in page
     with pytest.raises(SystemExit, match="as_of 2025-10-01, not 2025-09-01"):
         resumed(combined, {**fresh, "sizes": []}, dt.date(2025, 9, 1))
     # nothing to resume: the fresh run as it is
