@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -52,6 +51,7 @@ from bench import report, scaling  # noqa: E402
 from bench.figures import sanity_failures  # noqa: E402
 from bench.measure import StageFailed, machine  # noqa: E402
 from bench.size import bench_size  # noqa: E402
+from tinytracker.core.warehouse import memory_limit  # noqa: E402
 
 DEFAULT_SIZES = (10_000, 30_000, 100_000)
 DEFAULT_AS_OF = dt.date(2025, 10, 1)
@@ -209,7 +209,7 @@ def resumed(combined: Path, fresh: dict, as_of: dt.date) -> dict:
             key: failed.get(key) for key in ("pupils", "name", "returncode", "log")
         }
         entry["after_failure"]["errors"] = failure_errors(failed.get("log"))
-    entry["memory_limit"] = os.environ.get("TINYTRACKER_MEMORY_LIMIT", "2GB")
+    entry["memory_limit"] = memory_limit()
     earlier.setdefault("resumed", []).append(entry)
     return earlier
 

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from bench.figures import fmt_seconds, peak, wall
+from tinytracker.core.warehouse import DEFAULT_MEMORY_LIMIT
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NIGHTLY = ("daily_load", "daily_build", "erase_finish")
@@ -146,8 +147,8 @@ def markdown(results: dict, extra: dict | None, plot_name: str) -> str:
         )
         add(
             f"Resumed {resume['started_at']}{why}, with `{resume['command']}` and DuckDB "
-            f"memory limit {resume.get('memory_limit', '2GB')}: the sizes finished before "
-            "were kept, the others measured again."
+            f"memory limit {resume.get('memory_limit', DEFAULT_MEMORY_LIMIT)}: the sizes "
+            "finished before were kept, the others measured again."
         )
     if len(points) > len(results["sizes"]):
         add(
@@ -196,7 +197,8 @@ def markdown(results: dict, extra: dict | None, plot_name: str) -> str:
         add(
             f"| {size['pupils']:,} | {size['session_rows']:,} | {size['total_rows']:,} | "
             f"{files.get('extract', 0) / GB:.1f} GB | {files.get('warehouse', 0) / GB:.2f} GB | "
-            f"{files.get('folder_peak', 0) / GB:.1f} GB | {size.get('memory_limit', '2GB')} |"
+            f"{files.get('folder_peak', 0) / GB:.1f} GB | "
+            f"{size.get('memory_limit', DEFAULT_MEMORY_LIMIT)} |"
         )
     add("")
     for size in sizes:

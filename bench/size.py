@@ -21,6 +21,7 @@ import duckdb
 from bench.daily import write_daily_extract
 from bench.measure import StageResult, run_stage
 from bench.people import dbt_start, erase_requests, pupils_to_erase
+from tinytracker.core.warehouse import memory_limit
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
@@ -358,7 +359,7 @@ def bench_size(
         "erasure_request": erasure,
         "threads": threads,
         "harness_seconds": round(time.perf_counter() - started, 1),
-        "memory_limit": env.get("TINYTRACKER_MEMORY_LIMIT", "2GB"),
+        "memory_limit": memory_limit(env),
         "reused_loaded": earlier is not None,
     }
     (folder / "results.json").write_text(json.dumps(result, indent=2))

@@ -26,11 +26,14 @@ DEFAULT_MEMORY_LIMIT = "2GB"  # DuckDB spills past it; profiles.yml reads the sa
 THREADS_ENV = "TINYTRACKER_THREADS"
 
 
+def memory_limit(environ: Mapping[str, str] = os.environ) -> str:
+    """DuckDB's memory limit as an environment gives it (the benchmark records it per run)."""
+    return environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+
+
 def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
     """Settings every warehouse connection uses (dbt's profile sets the same)."""
-    config: dict[str, str | bool | int | float | list[str]] = {
-        "memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
-    }
+    config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit()}
     if os.environ.get(THREADS_ENV):  # unset: DuckDB's default, one thread per core
         config["threads"] = int(os.environ[THREADS_ENV])
     return config
