@@ -8,29 +8,35 @@
         {%- set node = tinytracker_graph_node_for(model) -%}
         {%- set upstream = tinytracker_upstream_nodes(node) -%}
 
-        {#- 2. tainted columns: "node_name.column" -> the direct identifier it traces to -#}
+        {#- 2. tainted columns: "node_name.column" -> the direct identifier it traces to.
+            Each column's meta is read once; the lineage is followed until a pass taints
+            nothing new (at most one pass per level of the upstream graph, plus one). -#}
         {%- set tainted = {} -%}
+        {%- set derived = [] -%}
         {%- for parent in upstream -%}
             {%- for column in parent.columns.values() -%}
-                {%- if tinytracker_column_meta(column).get('personal_data')
-                    == 'direct_identifier' -%}
-                    {%- set qualified = parent.name ~ '.' ~ column.name -%}
+                {%- set meta = tinytracker_column_meta(column) -%}
+                {%- set qualified = parent.name ~ '.' ~ column.name -%}
+                {%- if meta.get('personal_data') == 'direct_identifier' -%}
                     {%- do tainted.update({qualified: qualified}) -%}
+                {%- elif meta.get('lineage') -%}
+                    {%- do derived.append((qualified, meta.get('lineage'))) -%}
                 {%- endif -%}
             {%- endfor -%}
         {%- endfor -%}
+        {%- set pass = namespace(tainted_more=true) -%}
         {%- for _ in range(upstream | length + 1) -%}
-            {%- for parent in upstream -%}
-                {%- for column in parent.columns.values() -%}
-                    {%- set qualified = parent.name ~ '.' ~ column.name -%}
-                    {%- for source_column in
-                        tinytracker_column_meta(column).get('lineage', []) -%}
+            {%- if pass.tainted_more -%}
+                {%- set pass.tainted_more = false -%}
+                {%- for qualified, lineage in derived if qualified not in tainted -%}
+                    {%- for source_column in lineage -%}
                         {%- if source_column in tainted and qualified not in tainted -%}
                             {%- do tainted.update({qualified: tainted[source_column]}) -%}
+                            {%- set pass.tainted_more = true -%}
                         {%- endif -%}
                     {%- endfor -%}
                 {%- endfor -%}
-            {%- endfor -%}
+            {%- endif -%}
         {%- endfor -%}
 
         {#- 3. the model's columns as built, plus those declared in YAML -#}

@@ -102,6 +102,20 @@ def test_exposures_name_the_dashboards_and_read_only_marts(
         assert set(exposure["depends_on"]["nodes"]) <= marts
 
 
+def lineage_failures(db: Path, mart: str) -> list[tuple[str, str]]:
+    """The rows dbt stored (--store-failures) for a mart's no_direct_identifier_lineage."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        ((schema, table),) = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_name = ?",
+            [f"no_direct_identifier_lineage_{mart}_"],
+        ).fetchall()
+        return sorted(con.execute(f'select * from "{schema}"."{table}"').fetchall())
+    finally:
+        con.close()
+
+
 def test_lineage_test_fails_a_mart_that_exposes_an_identifier(
     synthetic_template: SyntheticTemplate, tmp_path: Path
 ) -> None:
@@ -136,6 +150,30 @@ def test_lineage_test_fails_a_mart_that_exposes_an_identifier(
     (project / "models/marts/_leak.yml").write_text(
         "version: 2\nmodels:\n  - name: fct_leak\n    data_tests:\n"
         "      - no_direct_identifier_lineage\n      - selects_only_from_intermediate\n"
+    )
+    # a UPN renamed twice on its way to a mart, each step declaring its lineage in YAML:
+    # the test must follow it through both models (a pass per level) back to the UPN
+    (project / "models/intermediate/int_leak_learners.sql").write_text(
+        "select organisation_id, upn as learner_code from {{ ref('stg_pupils') }}\n"
+    )
+    (project / "models/intermediate/int_leak_cohorts.sql").write_text(
+        "select organisation_id, learner_code as cohort_label\n"
+        "from {{ ref('int_leak_learners') }}\n"
+    )
+    (project / "models/intermediate/_leak.yml").write_text(
+        "version: 2\nmodels:\n"
+        "  - name: int_leak_learners\n    columns:\n      - name: learner_code\n"
+        "        config: {meta: {lineage: [stg_pupils.upn]}}\n"
+        "  - name: int_leak_cohorts\n    columns:\n      - name: cohort_label\n"
+        "        config: {meta: {lineage: [int_leak_learners.learner_code]}}\n"
+    )
+    (project / "models/marts/fct_leak_chain.sql").write_text(
+        "select organisation_id, cohort_label, count(*) as pupil_count\n"
+        "from {{ ref('int_leak_cohorts') }} group by all\n"
+    )
+    (project / "models/marts/_leak_chain.yml").write_text(
+        "version: 2\nmodels:\n  - name: fct_leak_chain\n    data_tests:\n"
+        "      - no_direct_identifier_lineage\n"
     )
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(synthetic_template.db, db)
@@ -172,8 +210,18 @@ def test_lineage_test_fails_a_mart_that_exposes_an_identifier(
         )
         return completed.stdout
 
-    leak_build = dbt("build", "--select", "fct_leak")
-    assert re.search(r"FAIL \d+ no_direct_identifier_lineage_fct_leak", leak_build)
+    leak_build = dbt(
+        "build",
+        "--select",
+        "fct_leak",
+        "int_leak_learners",
+        "int_leak_cohorts",
+        "fct_leak_chain",
+        "--store-failures",
+    )
+    assert re.search(r"FAIL \d+ no_direct_identifier_lineage_fct_leak_ ", leak_build)
+    assert re.search(r"FAIL 1 no_direct_identifier_lineage_fct_leak_chain", leak_build)
+    assert lineage_failures(db, "fct_leak_chain") == [("cohort_label", "stg_pupils.upn")]
     assert re.search(r"FAIL 2 selects_only_from_intermediate_fct_leak", leak_build)
     value_scans = dbt(
         "test",
