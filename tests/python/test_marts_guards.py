@@ -107,8 +107,7 @@ def lineage_failures(db: Path, mart: str) -> list[tuple[str, str]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         ((schema, table),) = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_name = ?",
+            "select table_schema, table_name from information_schema.tables where table_name = ?",
             [f"no_direct_identifier_lineage_{mart}_"],
         ).fetchall()
         return sorted(con.execute(f'select * from "{schema}"."{table}"').fetchall())
