@@ -22,6 +22,8 @@ _spec.loader.exec_module(python_conftest)
 
 synthetic_template = python_conftest.synthetic_template
 synthetic_warehouse = python_conftest.synthetic_warehouse
+applied = python_conftest.applied
+after_apply = python_conftest.after_apply
 
 from helpers import LONG  # noqa: E402 - after the path set-up above
 

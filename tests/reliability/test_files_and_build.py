@@ -8,8 +8,6 @@ import stat
 import subprocess
 from pathlib import Path
 
-from tinytracker import tasks
-
 from helpers import TT, read, run_cli
 
 REASON = "controller_request"
@@ -91,11 +89,10 @@ def test_every_file_holding_personal_data_is_created_owner_only_whatever_the_uma
 
 
 def test_a_backdated_anonymisation_request_fails_the_build_with_the_fix_and_still_publishes(
-    synthetic_template, synthetic_warehouse: Path
+    synthetic_template, after_apply: Path
 ) -> None:
-    db = synthetic_warehouse
+    db = after_apply  # after the first real run: overdue data is an error from now on
     as_of = synthetic_template.as_of
-    tasks.apply_retention(as_of, dry_run=False, build=False)  # the first real run (built)
     org = read(
         db,
         "select organisation_id from raw.organisations where contract_end is null "
