@@ -121,21 +121,54 @@
 {% macro ropa_undeclared_columns() %}
     {%- set rows = [] -%}
     {%- if execute -%}
+        {%- set built = tinytracker.ropa_built_columns() -%}
         {%- for relation in tinytracker.ropa_graph_relations() -%}
-            {%- set node = relation.node -%}
-            {%- set built = adapter.get_relation(
-                database=node.database, schema=node.schema,
-                identifier=(node.identifier or node.alias or node.name)
-            ) -%}
-            {%- if built is not none -%}
-                {%- set declared = node.columns.keys() | map('lower') | list -%}
-                {%- for column in adapter.get_columns_in_relation(built) -%}
-                    {%- if column.name | lower not in declared -%}
-                        {%- do rows.append([relation.relation_name, column.name | lower]) -%}
-                    {%- endif -%}
-                {%- endfor -%}
-            {%- endif -%}
+            {%- set declared = relation.node.columns.keys() | map('lower') | list -%}
+            {%- for column in built.get(relation.relation_name | lower, [])
+                if column not in declared -%}
+                {%- do rows.append([relation.relation_name, column]) -%}
+            {%- endfor -%}
         {%- endfor -%}
     {%- endif -%}
     {{ tinytracker.ropa_literal_rows(['relation_name', 'column_name'], rows) }}
+{% endmacro %}
+
+
+{#- The columns of every source and model as built: {"schema.relation": [column, ...]}, lower
+    case; a relation not built yet has no entry. -#}
+{% macro ropa_built_columns() %}
+    {{- return(adapter.dispatch('ropa_built_columns', 'tinytracker')()) -}}
+{% endmacro %}
+
+{% macro default__ropa_built_columns() %}
+    {%- set columns = {} -%}
+    {%- for relation in tinytracker.ropa_graph_relations() -%}
+        {%- set node = relation.node -%}
+        {%- set built = adapter.get_relation(
+            database=node.database, schema=node.schema,
+            identifier=(node.identifier or node.alias or node.name)
+        ) -%}
+        {%- if built is not none -%}
+            {%- do columns.update({relation.relation_name | lower:
+                adapter.get_columns_in_relation(built) | map(attribute='name')
+                | map('lower') | list}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(columns) -}}
+{% endmacro %}
+
+{% macro duckdb__ropa_built_columns() %}
+    {%- set query -%}
+        select
+            lower(table_schema) || '.' || lower(table_name) as relation_name,
+            lower(column_name) as column_name
+        from information_schema.columns
+        where table_catalog = '{{ target.database }}'
+        order by table_schema, table_name, ordinal_position
+    {%- endset -%}
+    {%- set columns = {} -%}
+    {%- for row in run_query(query).rows -%}
+        {%- do columns.setdefault(row[0], []).append(row[1]) -%}
+    {%- endfor -%}
+    {{- return(columns) -}}
 {% endmacro %}
