@@ -129,11 +129,11 @@ def markdown(results: dict, extra: dict | None, plot_name: str) -> str:
         "bench/out/large/results.json; do not edit by hand: rerun `make bench-large`. -->"
     )
     add("")
+    limit = machine.get("memory_limit", f"TINYTRACKER_MEMORY_LIMIT, default {DEFAULT_MEMORY_LIMIT}")
     add(
         f"Measured {results['started_at']} with `{results['command']}`, retention as_of "
         f"{results['as_of']}, on {machine.get('cpu', '?')} with {machine.get('cores', '?')} "
-        f"cores and {machine.get('ram_gb', '?')} GB RAM (DuckDB memory limit "
-        f"{machine.get('memory_limit', 'TINYTRACKER_MEMORY_LIMIT, default 2GB')})."
+        f"cores and {machine.get('ram_gb', '?')} GB RAM (DuckDB memory limit {limit})."
     )
     for resume in results.get("resumed", []):
         failure = resume.get("after_failure")

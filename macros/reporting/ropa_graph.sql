@@ -121,8 +121,9 @@
 {% macro ropa_undeclared_columns() %}
     {%- set rows = [] -%}
     {%- if execute -%}
-        {%- set built = tinytracker.ropa_built_columns() -%}
-        {%- for relation in tinytracker.ropa_graph_relations() -%}
+        {%- set relations = tinytracker.ropa_graph_relations() -%}
+        {%- set built = tinytracker.ropa_built_columns(relations) -%}
+        {%- for relation in relations -%}
             {%- set declared = relation.node.columns.keys() | map('lower') | list -%}
             {%- for column in built.get(relation.relation_name | lower, [])
                 if column not in declared -%}
@@ -134,15 +135,15 @@
 {% endmacro %}
 
 
-{#- The columns of every source and model as built: {"schema.relation": [column, ...]}, lower
-    case; a relation not built yet has no entry. -#}
-{% macro ropa_built_columns() %}
-    {{- return(adapter.dispatch('ropa_built_columns', 'tinytracker')()) -}}
+{#- The columns of `relations` (ropa_graph_relations) as built: {"schema.relation": [column,
+    ...]}, lower case; a relation not built yet has no entry. -#}
+{% macro ropa_built_columns(relations) %}
+    {{- return(adapter.dispatch('ropa_built_columns', 'tinytracker')(relations)) -}}
 {% endmacro %}
 
-{% macro default__ropa_built_columns() %}
+{% macro default__ropa_built_columns(relations) %}
     {%- set columns = {} -%}
-    {%- for relation in tinytracker.ropa_graph_relations() -%}
+    {%- for relation in relations -%}
         {%- set node = relation.node -%}
         {%- set built = adapter.get_relation(
             database=node.database, schema=node.schema,
@@ -157,7 +158,7 @@
     {{- return(columns) -}}
 {% endmacro %}
 
-{% macro duckdb__ropa_built_columns() %}
+{% macro duckdb__ropa_built_columns(relations) %}
     {%- set query -%}
         select
             lower(table_schema) || '.' || lower(table_name) as relation_name,
