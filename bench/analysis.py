@@ -358,9 +358,9 @@ def next_steps_and_rerun() -> list[str]:
         "figure; the per-kind means are in bench/out/<size>/eraser.json."
     )
     add(
-        "- The first dbt command of a size parses the project from scratch (each size has "
-        "its own target folder); later ones load the parse it saved "
-        "(`tinytracker_parse.pickle`)."
+        "- Only the first dbt command after the project changed parses it; every later one, "
+        "at any size and in any target folder, loads the parse that command saved for the "
+        "project (`target/parses/`, tinytracker/core/dbt_runner.py)."
     )
     add(
         "- The machine may be shared: the CPU table says how much other processes used during "

@@ -4,45 +4,83 @@ new parse, and the warehouse file is free again the moment dbt returns."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
 
-from tinytracker.core import dbt_runner, warehouse
+from tinytracker.core import dbt_runner, paths, warehouse
 from tinytracker.core.dbt import run_dbt, run_dbt_build
 
-from conftest import read
+from conftest import TEST_SECRET, read
 
 STATUS_MODELS = ["retention_status"]
 
 
 def test_a_build_for_a_new_date_reuses_the_parse_and_uses_the_date(wh: Path):
     dbt_runner.forget_parsed_projects()
-    before = dbt_runner.parses
-    assert run_dbt_build("2025-10-02", STATUS_MODELS) == 0
-    assert dbt_runner.parses == before + 1  # this process parsed once ...
+    assert run_dbt_build("2025-10-02", STATUS_MODELS) == 0  # parses, or loads a saved parse
+    parsed_so_far = dbt_runner.parses
     assert run_dbt_build("2025-10-03", STATUS_MODELS) == 0
-    assert dbt_runner.parses == before + 1  # ... and not again for another date
+    assert dbt_runner.parses == parsed_so_far  # not again for another date
     assert read(wh, "select distinct as_of from retention.retention_status") == [
         (dt.date(2025, 10, 3),)
     ]
 
 
+def parses_in_a_fresh_process(as_of: str, env: dict[str, str] | None = None) -> str:
+    """What a new command (another process) parsed to build the status model for ``as_of``."""
+    code = (
+        "from tinytracker.core import dbt_runner; from tinytracker.core.dbt import run_dbt_build; "
+        f"code = run_dbt_build({as_of!r}, ['retention_status']); "
+        "print('parses', dbt_runner.parses, 'exit', code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
 def test_a_fresh_process_parses_nothing_for_a_date_it_never_saw(wh: Path):
     """A new command for a new date: the parse the last command saved is reused as it is."""
     assert run_dbt_build("2025-10-02", STATUS_MODELS) == 0  # saves the parse
-    code = (
-        "from tinytracker.core import dbt_runner; from tinytracker.core.dbt import run_dbt_build; "
-        "code = run_dbt_build('2025-11-30', ['retention_status']); "
-        "print('parses', dbt_runner.parses, 'exit', code)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
-    assert done.stdout.strip().splitlines()[-1] == "parses 0 exit 0"
+    assert parses_in_a_fresh_process("2025-11-30") == "parses 0 exit 0"
     assert read(wh, "select distinct as_of from retention.retention_status") == [
         (dt.date(2025, 11, 30),)
     ]
+
+
+def test_the_saved_parse_serves_any_target_folder_and_goes_stale_with_what_the_parse_read(
+    wh: Path, tmp_path: Path, monkeypatch
+):
+    """A new target folder (a dry run's, another deployment's) used to mean a full parse: the
+    parse is saved for the project, and only an env var the project reads while parsing
+    (here TINYTRACKER_THREADS, read by the on-run-start hook) makes it stale; the secret and
+    the folders only our Python reads do not. (A warehouse name of its own: the parse saved
+    for it changes with the threads here, not the one every other test loads.)"""
+    db = tmp_path / "stale-check.duckdb"
+    shutil.copy(wh, db)
+    monkeypatch.setenv("TINYTRACKER_DB", str(db))
+    assert run_dbt_build("2025-10-02", STATUS_MODELS) == 0  # saves the parse
+    elsewhere = {
+        "DBT_TARGET_PATH": str(tmp_path / "another-target"),
+        "TINYTRACKER_SECRET": "another-secret-of-this-deployment",
+        "TINYTRACKER_BACKUP_DIR": str(tmp_path / "backups"),
+    }
+    assert parses_in_a_fresh_process("2025-11-29", elsewhere) == "parses 0 exit 0"
+    assert (tmp_path / "another-target" / "run_results.json").exists()
+    threads = os.environ.get("TINYTRACKER_THREADS")
+    other_threads = {**elsewhere, "TINYTRACKER_THREADS": "1" if threads != "1" else "2"}
+    assert parses_in_a_fresh_process("2025-11-28", other_threads) == "parses 1 exit 0"
+    saved = b"".join(path.read_bytes() for path in dbt_runner.saved_parse_files())
+    assert saved and b"another-secret" not in saved and TEST_SECRET.encode() not in saved
 
 
 def test_the_warehouse_is_free_again_when_dbt_returns(wh: Path):
@@ -93,3 +131,20 @@ def test_the_full_grain_test_finds_a_mark_repeated_anywhere(wh: Path):
     finally:
         con.close()
     assert run_dbt(None, [grain_test], command="test", compile_vars=every_row) == 1
+
+
+def test_the_parse_goes_stale_with_a_project_file_not_with_bytecode_beside_the_tests(
+    tmp_path: Path, monkeypatch
+):
+    """Python writes bytecode beside tests/python's modules as pytest imports them (unless
+    PYTHONDONTWRITEBYTECODE): dbt reads none of it, so it must not cost a parse."""
+    monkeypatch.setattr(paths, "PROJECT_DIR", tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a_model.sql").write_text("select 1 as one\n")
+    (tmp_path / "tests" / "python").mkdir(parents=True)
+    before = dbt_runner.project_state()
+    (tmp_path / "tests" / "python" / "__pycache__").mkdir()
+    (tmp_path / "tests" / "python" / "__pycache__" / "test_x.cpython-311.pyc").write_bytes(b"")
+    assert dbt_runner.project_state() == before
+    (tmp_path / "tests" / "a_singular_test.sql").write_text("select 1 where false\n")
+    assert dbt_runner.project_state() != before

@@ -10,8 +10,10 @@ the vars that change what the parse produces (a dry run's ``retention_schema``, 
 the retention models into another schema); ``as_of`` is not among them. The parsed manifest
 is handed to every later invocation with the full ``--vars``: dbt then compiles each node
 with them (``var('as_of')`` in SQL is rendered at compile time) and never parses again. A
-fresh process still starts from dbt's partial parse (``partial_parse.msgpack`` in the target
-folder), whose vars are now the same on every run, so that is partial too.
+fresh process loads the parse an earlier command saved (``target/parses`` in the project,
+whatever target folder dbt writes to), unless the project's files, the parse vars or an env
+var the project reads while parsing changed since; only then does dbt parse (partially, from
+its ``partial_parse.msgpack``, when the target folder has one).
 
 Two rules make this safe:
 
@@ -43,13 +45,15 @@ from typing import Any
 from tinytracker.core import paths, progress
 
 _LOCK = threading.RLock()
-_MANIFESTS: dict[tuple[str, ...], Any] = {}
-"""Parsed manifests by (target folder, warehouse file name, parse vars, project state)."""
+_MANIFESTS: dict[tuple[str, ...], tuple[list[str], str, Any]] = {}
+"""Parsed manifests by :func:`_parse_key`, each with the env vars it read and their digest."""
 parses = 0
 """How many times this process parsed the project (a test can see a parse was reused)."""
 
-SAVED_PARSE = "tinytracker_parse.pickle"
-"""The parsed project a command saves in dbt's target folder for the next command."""
+SAVED_PARSES = Path("target") / "parses"
+"""Where a command saves the parsed project for the next one (under the project folder, one
+file per warehouse file name and parse vars): shared by every target folder, since nothing in
+a parse depends on where dbt writes its artefacts."""
 
 # what dbt reads to parse the project: a change to any of them makes the cached parse stale
 PROJECT_INPUTS = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
@@ -74,7 +78,10 @@ def project_state() -> str:
         if root.is_file():
             count, newest = count + 1, max(newest, root.stat().st_mtime_ns)
             continue
-        for folder, _dirs, files in os.walk(root):
+        for folder, dirs, files in os.walk(root):
+            # bytecode Python writes beside tests/python's modules as they are imported is
+            # nothing dbt reads: it must not make every later command parse again
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
             for file in files:
                 count += 1
                 newest = max(newest, os.stat(os.path.join(folder, file)).st_mtime_ns)
@@ -107,26 +114,43 @@ def common_args(target_path: Path | None) -> list[str]:
     return args
 
 
-def _parse_key(target: str, parse_vars: Mapping[str, str], db: Path) -> tuple[str, ...]:
-    """What a parse depends on besides dbt itself: target folder, warehouse file name (dbt
-    names the database after it), parse vars, the project's files and our environment (a
-    hash of it: the secret is in it and the key is written to disk)."""
+def _parse_key(parse_vars: Mapping[str, str], db: Path) -> tuple[str, ...]:
+    """What a parse depends on besides the environment: dbt's version, the warehouse file
+    name (dbt names the database after it; the profile sees only the name), the parse vars
+    and the project's files. The environment is checked apart (:func:`_env_digest`)."""
     from dbt.version import __version__ as dbt_version
 
-    environment = sorted((k, v) for k, v in os.environ.items() if k.startswith("TINYTRACKER_"))
-    digest = hashlib.sha256(json.dumps([dbt_version, environment]).encode()).hexdigest()
-    return (target, db.name, json.dumps(dict(parse_vars), sort_keys=True), project_state(), digest)
+    return (dbt_version, db.name, json.dumps(dict(parse_vars), sort_keys=True), project_state())
 
 
-def _saved_parse(target: str, key: tuple[str, ...]) -> Any | None:
+def _env_digest(names: Sequence[str]) -> str:
+    """A digest of the current values of the env vars a parse read. dbt records every
+    ``env_var()`` the project calls while parsing (``Manifest.env_vars``); only those can
+    change what a parse produces, so the secret, the backup folder or the warehouse's full
+    path (which dbt never reads: the profile gets the name) do not make a parse stale. Hashed:
+    the digest is written to disk."""
+    values = [(name, os.environ.get(name)) for name in sorted(names)]
+    return hashlib.sha256(json.dumps(values).encode()).hexdigest()
+
+
+def _saved_parse_path(key: tuple[str, ...]) -> Path:
+    name = hashlib.sha256(json.dumps(list(key[:3])).encode()).hexdigest()[:16]
+    return paths.in_project(SAVED_PARSES) / f"{name}.pickle"
+
+
+def _saved_parse(key: tuple[str, ...]) -> tuple[list[str], str, Any] | None:
     """The parse a previous command saved for exactly this key (see :func:`_save_parse`)."""
-    path = paths.in_project(target) / SAVED_PARSE
     try:
-        with open(path, "rb") as handle:
-            saved_key, manifest = pickle.load(handle)
+        with open(_saved_parse_path(key), "rb") as handle:
+            saved_key, names, digest, manifest = pickle.load(handle)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
         return None
-    return manifest if saved_key == list(key) else None
+    return (names, digest, manifest) if saved_key == list(key) else None
+
+
+def saved_parse_files() -> list[Path]:
+    """The parses commands saved for this project (one per warehouse name and parse vars)."""
+    return sorted(paths.in_project(SAVED_PARSES).glob("*.pickle"))
 
 
 def _manifest_from_fields(fields: dict[str, Any]) -> Any:
@@ -153,14 +177,20 @@ class _ManifestPickler(pickle.Pickler):
         return _manifest_from_fields, (fields,)
 
 
-def _save_parse(target: str, key: tuple[str, ...], manifest: Any) -> None:
-    """Keep the parsed project beside dbt's own partial-parse file: loading it takes a tenth
-    of a second where dbt's partial parse of an unchanged project takes more than one."""
-    path = paths.in_project(target) / SAVED_PARSE
-    partial = path.with_name(path.name + ".partial")
+def _save_parse(key: tuple[str, ...], parsed: tuple[list[str], str, Any]) -> None:
+    """Keep the parsed project for the next command: loading it takes a tenth of a second
+    where dbt's partial parse of an unchanged project takes more than one, and a full parse
+    (a new target folder: a dry run's, a test's) three to six. Written under a name of its
+    own and renamed, so two commands saving at once never leave half a file."""
+    path = _saved_parse_path(key)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    names, digest, manifest = parsed
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(partial, "wb") as handle:
-            _ManifestPickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump((list(key), manifest))
+            _ManifestPickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(
+                (list(key), names, digest, manifest)
+            )
         os.replace(partial, path)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         partial.unlink(missing_ok=True)
@@ -173,27 +203,28 @@ def _manifest(
     previous command saved, or a (partial) parse; and whether a parse ran."""
     from dbt.cli.main import dbtRunner
 
-    target = str(target_path or os.environ.get("DBT_TARGET_PATH") or "target")
-    key = _parse_key(target, parse_vars, db)
-    if key in _MANIFESTS:
-        return _MANIFESTS[key], False
-    manifest = _saved_parse(target, key)
-    parsed = manifest is None
-    if manifest is None:
-        args = ["parse", "--quiet", *common_args(target_path)]
-        if parse_vars:
-            args += ["--vars", json.dumps(dict(parse_vars))]
-        global parses
-        parses += 1
-        result = dbtRunner().invoke(args)
-        if not result.success or result.result is None:
-            raise RuntimeError(f"dbt parse failed: {result.exception}")
-        manifest = result.result
-        _save_parse(target, key, manifest)
+    key = _parse_key(parse_vars, db)
+    for lookup in (_MANIFESTS.get, _saved_parse):
+        found = lookup(key)
+        if found is not None and found[1] == _env_digest(found[0]):
+            _MANIFESTS[key] = found
+            return found[2], False
+    args = ["parse", "--quiet", *common_args(target_path)]
+    if parse_vars:
+        args += ["--vars", json.dumps(dict(parse_vars))]
+    global parses
+    parses += 1
+    result = dbtRunner().invoke(args)
+    if not result.success or result.result is None:
+        raise RuntimeError(f"dbt parse failed: {result.exception}")
+    manifest: Any = result.result
+    names = sorted(manifest.env_vars)
+    parsed = (names, _env_digest(names), manifest)
+    _save_parse(key, parsed)
     for stale in [k for k in _MANIFESTS if k[:3] == key[:3]]:
         del _MANIFESTS[stale]
-    _MANIFESTS[key] = manifest
-    return manifest, parsed
+    _MANIFESTS[key] = parsed
+    return manifest, True
 
 
 class NodeProgress:
