@@ -83,6 +83,25 @@ def test_the_saved_parse_serves_any_target_folder_and_goes_stale_with_what_the_p
     assert saved and b"another-secret" not in saved and TEST_SECRET.encode() not in saved
 
 
+def test_a_project_folder_that_cannot_be_written_keeps_the_parse_in_the_target_folder(
+    wh: Path, tmp_path: Path, monkeypatch
+):
+    """A read-only install (the project in an image, DBT_TARGET_PATH elsewhere) still saves
+    the parse, beside dbt's artefacts, and the next command loads it from there."""
+    blocked = tmp_path / "project-target-is-a-file"
+    blocked.write_text("")  # no folder can be made under it, whoever runs the test
+    monkeypatch.setattr(dbt_runner, "SAVED_PARSES", blocked / "parses")
+    target = tmp_path / "target"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    dbt_runner.forget_parsed_projects()
+    assert run_dbt_build("2025-10-02", STATUS_MODELS) == 0
+    assert list((target / "parses").glob("*.pickle"))
+    dbt_runner.forget_parsed_projects()  # as a new command would start
+    parsed_so_far = dbt_runner.parses
+    assert run_dbt_build("2025-10-03", STATUS_MODELS) == 0
+    assert dbt_runner.parses == parsed_so_far
+
+
 def test_the_warehouse_is_free_again_when_dbt_returns(wh: Path):
     assert run_dbt(None, ["stg_organisations"], command="run") == 0
     # another configuration in this process (DuckDB refuses one while dbt's is open) ...

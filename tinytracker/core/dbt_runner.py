@@ -11,7 +11,8 @@ the retention models into another schema); ``as_of`` is not among them. The pars
 is handed to every later invocation with the full ``--vars``: dbt then compiles each node
 with them (``var('as_of')`` in SQL is rendered at compile time) and never parses again. A
 fresh process loads the parse an earlier command saved (``target/parses`` in the project,
-whatever target folder dbt writes to), unless the project's files, the parse vars or an env
+whatever target folder dbt writes to; in the target folder when the project cannot be
+written), unless the project's files, the parse vars or an env
 var the project reads while parsing changed since; only then does dbt parse (partially, from
 its ``partial_parse.msgpack``, when the target folder has one).
 
@@ -133,19 +134,26 @@ def _env_digest(names: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(values).encode()).hexdigest()
 
 
-def _saved_parse_path(key: tuple[str, ...]) -> Path:
+def _saved_parse_paths(key: tuple[str, ...], target: str) -> list[Path]:
+    """Where the parse for ``key`` is saved, in the order tried: the project's
+    ``target/parses``, then dbt's target folder, for an install whose project folder cannot be
+    written (a read-only image with DBT_TARGET_PATH pointing elsewhere)."""
     name = hashlib.sha256(json.dumps(list(key[:3])).encode()).hexdigest()[:16]
-    return paths.in_project(SAVED_PARSES) / f"{name}.pickle"
+    folders = dict.fromkeys([paths.in_project(SAVED_PARSES), paths.in_project(target) / "parses"])
+    return [folder / f"{name}.pickle" for folder in folders]
 
 
-def _saved_parse(key: tuple[str, ...]) -> tuple[list[str], str, Any] | None:
+def _saved_parse(key: tuple[str, ...], target: str) -> tuple[list[str], str, Any] | None:
     """The parse a previous command saved for exactly this key (see :func:`_save_parse`)."""
-    try:
-        with open(_saved_parse_path(key), "rb") as handle:
-            saved_key, names, digest, manifest = pickle.load(handle)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
-        return None
-    return (names, digest, manifest) if saved_key == list(key) else None
+    for path in _saved_parse_paths(key, target):
+        try:
+            with open(path, "rb") as handle:
+                saved_key, names, digest, manifest = pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
+            continue
+        if saved_key == list(key):
+            return names, digest, manifest
+    return None
 
 
 def saved_parse_files() -> list[Path]:
@@ -177,23 +185,28 @@ class _ManifestPickler(pickle.Pickler):
         return _manifest_from_fields, (fields,)
 
 
-def _save_parse(key: tuple[str, ...], parsed: tuple[list[str], str, Any]) -> None:
+def _save_parse(key: tuple[str, ...], target: str, parsed: tuple[list[str], str, Any]) -> None:
     """Keep the parsed project for the next command: loading it takes a tenth of a second
     where dbt's partial parse of an unchanged project takes more than one, and a full parse
     (a new target folder: a dry run's, a test's) three to six. Written under a name of its
-    own and renamed, so two commands saving at once never leave half a file."""
-    path = _saved_parse_path(key)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    own and renamed, so two commands saving at once never leave half a file; in the first of
+    :func:`_saved_parse_paths` that can be written."""
     names, digest, manifest = parsed
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(partial, "wb") as handle:
-            _ManifestPickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(
-                (list(key), names, digest, manifest)
-            )
-        os.replace(partial, path)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        partial.unlink(missing_ok=True)
+    for path in _saved_parse_paths(key, target):
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(partial, "wb") as handle:
+                _ManifestPickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(
+                    (list(key), names, digest, manifest)
+                )
+            os.replace(partial, path)
+            return
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            try:
+                partial.unlink(missing_ok=True)
+            except OSError:
+                pass
 
 
 def _manifest(
@@ -204,11 +217,13 @@ def _manifest(
     from dbt.cli.main import dbtRunner
 
     key = _parse_key(parse_vars, db)
-    for lookup in (_MANIFESTS.get, _saved_parse):
-        found = lookup(key)
-        if found is not None and found[1] == _env_digest(found[0]):
-            _MANIFESTS[key] = found
-            return found[2], False
+    target = str(target_path or os.environ.get("DBT_TARGET_PATH") or "target")
+    found = _MANIFESTS.get(key)
+    if found is None or found[1] != _env_digest(found[0]):
+        found = _saved_parse(key, target)
+    if found is not None and found[1] == _env_digest(found[0]):
+        _MANIFESTS[key] = found
+        return found[2], False
     args = ["parse", "--quiet", *common_args(target_path)]
     if parse_vars:
         args += ["--vars", json.dumps(dict(parse_vars))]
@@ -220,7 +235,7 @@ def _manifest(
     manifest: Any = result.result
     names = sorted(manifest.env_vars)
     parsed = (names, _env_digest(names), manifest)
-    _save_parse(key, parsed)
+    _save_parse(key, target, parsed)
     for stale in [k for k in _MANIFESTS if k[:3] == key[:3]]:
         del _MANIFESTS[stale]
     _MANIFESTS[key] = parsed
