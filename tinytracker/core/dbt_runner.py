@@ -12,9 +12,9 @@ is handed to every later invocation with the full ``--vars``: dbt then compiles 
 with them (``var('as_of')`` in SQL is rendered at compile time) and never parses again. A
 fresh process loads the parse an earlier command saved (``target/parses`` in the project,
 whatever target folder dbt writes to; in the target folder when the project cannot be
-written), unless the project's files, the parse vars or an env
-var the project reads while parsing changed since; only then does dbt parse (partially, from
-its ``partial_parse.msgpack``, when the target folder has one).
+written), unless the project's files, the parse vars or an env var the project reads while
+parsing changed since; only then does dbt parse (partially, from its
+``partial_parse.msgpack``, when the target folder has one).
 
 Two rules make this safe:
 
