@@ -38,16 +38,30 @@ import os
 import pickle
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tinytracker.core import paths, progress
 
 _LOCK = threading.RLock()
-_MANIFESTS: dict[tuple[str, ...], tuple[list[str], str, Any]] = {}
-"""Parsed manifests by :func:`_parse_key`, each with the env vars it read and their digest."""
+
+
+class _Parse(NamedTuple):
+    """A parsed project with the env vars its parse read and a digest of their values then."""
+
+    env_names: list[str]
+    env_digest: str
+    manifest: Any
+
+    def is_current(self) -> bool:
+        """Whether those env vars still have the values the parse saw."""
+        return self.env_digest == _env_digest(self.env_names)
+
+
+_MANIFESTS: dict[tuple[str, ...], _Parse] = {}
+"""Parsed projects by :func:`_parse_key`."""
 parses = 0
 """How many times this process parsed the project (a test can see a parse was reused)."""
 
@@ -143,7 +157,7 @@ def _saved_parse_paths(key: tuple[str, ...], target: str) -> list[Path]:
     return [folder / f"{name}.pickle" for folder in folders]
 
 
-def _saved_parse(key: tuple[str, ...], target: str) -> tuple[list[str], str, Any] | None:
+def _saved_parse(key: tuple[str, ...], target: str) -> _Parse | None:
     """The parse a previous command saved for exactly this key (see :func:`_save_parse`)."""
     for path in _saved_parse_paths(key, target):
         try:
@@ -152,7 +166,7 @@ def _saved_parse(key: tuple[str, ...], target: str) -> tuple[list[str], str, Any
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
             continue
         if saved_key == list(key):
-            return names, digest, manifest
+            return _Parse(names, digest, manifest)
     return None
 
 
@@ -185,28 +199,25 @@ class _ManifestPickler(pickle.Pickler):
         return _manifest_from_fields, (fields,)
 
 
-def _save_parse(key: tuple[str, ...], target: str, parsed: tuple[list[str], str, Any]) -> None:
+def _save_parse(key: tuple[str, ...], target: str, parsed: _Parse) -> None:
     """Keep the parsed project for the next command: loading it takes a tenth of a second
     where dbt's partial parse of an unchanged project takes more than one, and a full parse
     (a new target folder: a dry run's, a test's) three to six. Written under a name of its
     own and renamed, so two commands saving at once never leave half a file; in the first of
     :func:`_saved_parse_paths` that can be written."""
-    names, digest, manifest = parsed
     for path in _saved_parse_paths(key, target):
         partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(partial, "wb") as handle:
                 _ManifestPickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(
-                    (list(key), names, digest, manifest)
+                    (list(key), *parsed)
                 )
             os.replace(partial, path)
             return
         except (OSError, pickle.PicklingError, TypeError, AttributeError):
-            try:
+            with suppress(OSError):  # no folder to hold it: nothing was written
                 partial.unlink(missing_ok=True)
-            except OSError:
-                pass
 
 
 def _manifest(
@@ -219,11 +230,11 @@ def _manifest(
     key = _parse_key(parse_vars, db)
     target = str(target_path or os.environ.get("DBT_TARGET_PATH") or "target")
     found = _MANIFESTS.get(key)
-    if found is None or found[1] != _env_digest(found[0]):
+    if found is None or not found.is_current():
         found = _saved_parse(key, target)
-    if found is not None and found[1] == _env_digest(found[0]):
+    if found is not None and found.is_current():
         _MANIFESTS[key] = found
-        return found[2], False
+        return found.manifest, False
     args = ["parse", "--quiet", *common_args(target_path)]
     if parse_vars:
         args += ["--vars", json.dumps(dict(parse_vars))]
@@ -234,7 +245,7 @@ def _manifest(
         raise RuntimeError(f"dbt parse failed: {result.exception}")
     manifest: Any = result.result
     names = sorted(manifest.env_vars)
-    parsed = (names, _env_digest(names), manifest)
+    parsed = _Parse(names, _env_digest(names), manifest)
     _save_parse(key, target, parsed)
     for stale in [k for k in _MANIFESTS if k[:3] == key[:3]]:
         del _MANIFESTS[stale]
