@@ -152,6 +152,22 @@ def test_the_full_grain_test_finds_a_mark_repeated_anywhere(wh: Path):
     assert run_dbt(None, [grain_test], command="test", compile_vars=every_row) == 1
 
 
+def test_the_grain_test_of_a_view_derives_it_once_and_finds_a_repeated_key(wh: Path):
+    """On a view (the retention and reporting views are derived from raw at every read) the
+    grain test's two passes read the keys derived once, and still fail on a repeated key."""
+    grain_test = "stg_employees,test_name:unique_combination_of_columns"
+    assert run_dbt(None, [grain_test], command="test") == 0
+    target = Path(os.environ["DBT_TARGET_PATH"])
+    compiled = next(target.glob("compiled/**/stg_employees.yml/unique_combination*"))
+    assert "tested_keys as materialized" in compiled.read_text()
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute("insert into raw.employees by name select * from raw.employees limit 1")
+    finally:
+        con.close()
+    assert run_dbt(None, [grain_test], command="test") == 1
+
+
 def test_the_parse_goes_stale_with_a_project_file_not_with_bytecode_beside_the_tests(
     tmp_path: Path, monkeypatch
 ):
@@ -167,3 +183,54 @@ def test_the_parse_goes_stale_with_a_project_file_not_with_bytecode_beside_the_t
     assert dbt_runner.project_state() == before
     (tmp_path / "tests" / "a_singular_test.sql").write_text("select 1 where false\n")
     assert dbt_runner.project_state() != before
+
+
+def test_a_partial_parse_that_fails_on_a_sound_project_is_done_again_in_full(
+    tmp_path: Path, monkeypatch, capsys
+):
+    """dbt's partial parse fails on a macro's YAML entries taken out and put back (a git stash
+    and pop: "found two schema.yml entries for the same macro", dbt-core #4233), and would fail
+    every later command the same way until someone deletes target/partial_parse.msgpack."""
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "macros").mkdir()
+    (project / "dbt_project.yml").write_text(
+        'name: tinytracker\nversion: "0.1.0"\nconfig-version: 2\nprofile: tinytracker\n'
+    )
+    shutil.copy(paths.PROJECT_DIR / "profiles.yml", project / "profiles.yml")
+    (project / "models" / "a_model.sql").write_text("select 1 as one\n")
+    (project / "macros" / "kept.sql").write_text("{% macro kept() %}1{% endmacro %}\n")
+    (project / "macros" / "added.sql").write_text(
+        "{% macro added() %}1{% endmacro %}\n{% macro default__added() %}1{% endmacro %}\n"
+    )
+    described = project / "macros" / "_macros.yml"
+    kept_only = "version: 2\nmacros:\n  - name: kept\n    description: kept\n"
+    both = kept_only + (
+        "  - name: added\n    description: added\n"
+        "  - name: default__added\n    description: its default\n"
+    )
+    monkeypatch.setattr(paths, "PROJECT_DIR", project)
+    target = tmp_path / "target"
+
+    def parse() -> int:
+        # a new process each time: nothing cached but dbt's partial_parse.msgpack
+        dbt_runner.forget_parsed_projects()
+        shutil.rmtree(project / "target", ignore_errors=True)
+        args = ["ls", "--quiet", *dbt_runner.common_args(target)]
+        done = dbt_runner.invoke(
+            args, db=tmp_path / "w.duckdb", env={}, parse_vars={}, target_path=target
+        )
+        return done.exit_code
+
+    described.write_text(both)
+    assert parse() == 0
+    described.write_text(kept_only)
+    assert parse() == 0
+    described.write_text(both)
+    assert parse() == 0
+    assert "partial parse failed" in capsys.readouterr().out
+    # a project that is wrong still fails, and says why
+    (project / "models" / "a_model.sql").write_text("select {{ 1 }\n")
+    assert parse() == 2
+    output = capsys.readouterr().out
+    assert "dbt parse failed" in output and "a_model" in output

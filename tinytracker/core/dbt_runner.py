@@ -242,6 +242,15 @@ def _manifest(
     parses += 1
     result = dbtRunner().invoke(args)
     if not result.success or result.result is None:
+        # dbt's partial parse can fail on a project that parses: a macro's YAML entry taken
+        # out and put back (a git checkout, a stash) leaves partial_parse.msgpack holding it
+        # twice, "found two schema.yml entries for the same macro" (dbt-core #4233, #9616),
+        # and every later command would fail the same way. Parsed once more from scratch, a
+        # real error in the project fails again and is the one reported.
+        print(f"dbt's partial parse failed ({_first_line(result.exception)}): parsing in full")
+        parses += 1
+        result = dbtRunner().invoke([*args, "--no-partial-parse"])
+    if not result.success or result.result is None:
         raise RuntimeError(f"dbt parse failed: {result.exception}")
     manifest: Any = result.result
     names = sorted(manifest.env_vars)
@@ -251,6 +260,11 @@ def _manifest(
         del _MANIFESTS[stale]
     _MANIFESTS[key] = parsed
     return manifest, True
+
+
+def _first_line(error: BaseException | None) -> str:
+    lines = [line.strip() for line in str(error or "no result").splitlines() if line.strip()]
+    return " ".join(lines[:2])
 
 
 class NodeProgress:
