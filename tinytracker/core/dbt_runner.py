@@ -14,7 +14,7 @@ fresh process loads the parse an earlier command saved (``target/parses`` in the
 whatever target folder dbt writes to; in the target folder when the project cannot be
 written), unless the project's files, the parse vars or an env var the project reads while
 parsing changed since; only then does dbt parse (partially, from its
-``partial_parse.msgpack``, when the target folder has one).
+``partial_parse.msgpack``, when the target folder has one, and in full when that fails).
 
 Two rules make this safe:
 
