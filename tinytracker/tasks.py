@@ -62,6 +62,14 @@ def check_secret(db: Path | None = None) -> None:
         con.close()
 
 
+# What finishing an erasure rebuilds: every table and incremental model (the only relations
+# that hold copies of raw rows) with the views they read, and the views whose SQL embeds the
+# evaluation date (dbt tag as_of), which must keep agreeing with retention_status's. The other
+# views (the DPO's reporting, the trust shares) hold nothing and read what is below them live:
+# re-creating them changed nothing and was a quarter of the run (5.0 s -> 3.7 s, 1,000 pupils).
+FINISH_SELECTORS = ("+config.materialized:table", "+config.materialized:incremental", "tag:as_of")
+
+
 def finish_erasure(as_of: dt.date | None, db: Path | None = None) -> list[str]:
     """Rebuild derived models, republish, then rewrite the file for every applied run whose
     erasure is not yet physical; returns the run ids it finished (empty: nothing pending)."""
@@ -72,7 +80,7 @@ def finish_erasure(as_of: dt.date | None, db: Path | None = None) -> list[str]:
     faults.reached("finish.pending")
     # models only (no tests): erasure must not wait on an unrelated failing data test
     progress.note("dbt: rebuilding every model derived from the erased rows")
-    if run_dbt(as_of, command="run") != 0:
+    if run_dbt(as_of, list(FINISH_SELECTORS), command="run") != 0:
         raise FailedError(
             f"the erasure of {len(pending)} run(s) is committed, but the dbt run that rebuilds "
             "what is derived from it failed, so derived tables may still hold erased values and "

@@ -4,6 +4,7 @@ a second apply for the same date, not after reloading the same extract.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,6 +20,7 @@ from apply_helpers import AS_OF, assert_raw_unchanged, snapshot
 from conftest import (
     EXTRA_COLUMNS,
     AppliedRun,
+    SyntheticTemplate,
     read,
 )
 
@@ -211,3 +213,36 @@ def test_reload_after_apply_resurrects_nothing(applied: AppliedRun, after_apply:
         con.close()
     assert back == []
     assert children == 0
+
+
+def test_an_apply_for_another_date_leaves_every_view_that_embeds_the_date_on_that_date(
+    wh: Path,
+):
+    """Finishing an erasure rebuilds what holds data and what embeds the evaluation date
+    (tinytracker.tasks.FINISH_SELECTORS), not the views that only read what is below them: the
+    DPO page's date and a trust share's contract check must agree with retention_status's."""
+    later = "2025-10-08"  # the warehouse was built for 2025-10-01
+    result = tasks.apply_retention(later, dry_run=False)
+    assert result.steps and result.physically_erased
+    dated = {
+        relation: read(wh, f"select distinct cast(as_of as varchar) from {relation}")
+        for relation in (
+            "retention.retention_status",
+            "reporting.rpt_dpo_evaluation",
+            "sharing.trust_share_members",
+        )
+    }
+    assert dated == dict.fromkeys(dated, [(later,)])
+
+
+def test_every_model_that_embeds_the_evaluation_date_is_tagged_for_the_finish(
+    synthetic_template: SyntheticTemplate,
+):
+    """A new model using macro as_of without tag as_of would keep its old date after an apply
+    for another date, disagreeing with retention_status."""
+    manifest = json.loads((synthetic_template.built_target / "manifest.json").read_text())
+    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+    dated = [node for node in models if "macro.tinytracker.as_of" in node["depends_on"]["macros"]]
+    assert {node["name"] for node in dated} >= {"retention_status", "rpt_dpo_evaluation"}
+    assert [node["name"] for node in dated if "as_of" not in node["config"]["tags"]] == []
+    assert "tag:as_of" in tasks.FINISH_SELECTORS
