@@ -32,8 +32,8 @@
         A view without recent_column (the retention and reporting views: derived, at most a
         few rows per person) would be derived twice, once per pass, and deriving it is the
         cost: its keys are derived once into a materialised CTE that both passes read (half
-        the time at 100,000 pupils, docs/benchmarks.md). Tables, and the staged marks (a
-        plain projection of raw, tens of millions of rows), are read twice: a second scan
+        the time at 100,000 pupils). For tables, and the staged marks (a plain projection of
+        raw, tens of millions of rows), the CTE is inlined and read twice: a second scan
         costs less than holding their keys. -#}
     {%- set key_hash = tinytracker.key_hash(combination_of_columns) %}
     {%- set derive_once = execute and recent_column is none
@@ -41,9 +41,7 @@
 
     with
 
-    {%- if derive_once %}
-
-    tested_keys as {{ tinytracker.materialized_cte() }} (
+    tested_keys as {{ tinytracker.materialized_cte(once=derive_once) }} (
 
         select
             {{ columns_csv }},
@@ -52,19 +50,11 @@
 
     ),
 
-    {%- endif %}
-
     repeated_hashes as (
 
-        {%- if derive_once %}
         select key_hash
         from tested_keys
         group by key_hash
-        {%- else %}
-        select {{ key_hash }} as key_hash
-        from {{ model }}
-        group by {{ key_hash }}
-        {%- endif %}
         having count(*) > 1
 
     ),
@@ -74,13 +64,8 @@
         select
             {{ columns_csv }},
             count(*) as occurrences
-        {%- if derive_once %}
         from tested_keys
         where key_hash in (select repeated_hashes.key_hash from repeated_hashes)
-        {%- else %}
-        from {{ model }}
-        where {{ key_hash }} in (select repeated_hashes.key_hash from repeated_hashes)
-        {%- endif %}
         group by {{ columns_csv }}
         having count(*) > 1
 

@@ -1,9 +1,9 @@
 """The derived rows of the people a run erases, deleted in the run's own transaction.
 
-A scheduled run is followed by a ``dbt run`` of every table model, which rebuilds the derived tables
-from ``raw.*`` (:func:`tinytracker.tasks.finish_erasure`). For one person on request that
-rebuild is most of the time the request takes (every intermediate table and mart, for one
-child), so an erasure request instead deletes, beside its ``raw.*`` changes and in the same
+A scheduled run is followed by a ``dbt run`` of the models that hold data, which rebuilds the
+derived tables from ``raw.*`` (:func:`tinytracker.tasks.finish_erasure`). For one person on
+request that rebuild is most of the time the request takes (every intermediate table and mart,
+for one child), so an erasure request instead deletes, beside its ``raw.*`` changes and in the same
 transaction, exactly the derived rows that hold the person:
 
 - every table of schema ``intermediate`` with a ``pupil_key`` column: the rows under the
