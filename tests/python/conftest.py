@@ -52,6 +52,15 @@ EXTRA_COLUMNS = {
 # with a failure. A user's own builds keep dbt's default.
 os.environ.setdefault("DBT_LOG_LEVEL_FILE", "none")
 
+# One dbt thread and one DuckDB thread per test process (env TINYTRACKER_THREADS, which the CLI
+# and the tests' subprocesses inherit). make test runs a pytest worker per core, so the default
+# (two dbt threads, DuckDB one per core) puts four busy threads on each core, and on warehouses
+# of a few hundred pupils the extra threads only add switching: a 300-pupil `tinytracker build`
+# took 23 s of CPU with one thread against 26-29 s with the default, and five of the heaviest
+# test files 261 s of CPU against 283 s (148 s wall against 156 s). The default threads are
+# still what make test's dbt build, its benchmark smoke and the README's demo runs use.
+os.environ.setdefault("TINYTRACKER_THREADS", "1")
+
 
 # Test files that take a minute or more, slowest first (pytest --durations, 2026-12-06). xdist
 # hands whole files to its two workers in collection order (make test passes
