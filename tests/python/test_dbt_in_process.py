@@ -4,6 +4,7 @@ new parse, and the warehouse file is free again the moment dbt returns."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -61,10 +62,10 @@ def test_the_saved_parse_serves_any_target_folder_and_goes_stale_with_what_the_p
     wh: Path, tmp_path: Path, monkeypatch
 ):
     """A new target folder (a dry run's, another deployment's) used to mean a full parse: the
-    parse is saved for the project, and only an env var the project reads while parsing
-    (here TINYTRACKER_THREADS, read by the on-run-start hook) makes it stale; the secret and
-    the folders only our Python reads do not. (A warehouse name of its own: the parse saved
-    for it changes with the threads here, not the one every other test loads.)"""
+    parse is saved for the project, and neither the secret, the folders only our Python reads
+    nor the thread count (read by the on-run-start hook when it runs, not while dbt parses)
+    make it stale; the next test shows what does. (A warehouse name of its own: the parse
+    saved for it is the one this test checks.)"""
     db = tmp_path / "stale-check.duckdb"
     shutil.copy(wh, db)
     monkeypatch.setenv("TINYTRACKER_DB", str(db))
@@ -76,11 +77,50 @@ def test_the_saved_parse_serves_any_target_folder_and_goes_stale_with_what_the_p
     }
     assert parses_in_a_fresh_process("2025-11-29", elsewhere) == "parses 0 exit 0"
     assert (tmp_path / "another-target" / "run_results.json").exists()
-    threads = os.environ.get("TINYTRACKER_THREADS")
-    other_threads = {**elsewhere, "TINYTRACKER_THREADS": "1" if threads != "1" else "2"}
-    assert parses_in_a_fresh_process("2025-11-28", other_threads) == "parses 1 exit 0"
+    other_threads = {**elsewhere, "TINYTRACKER_THREADS": "3"}
+    assert parses_in_a_fresh_process("2025-11-28", other_threads) == "parses 0 exit 0"
+    run_results = json.loads((tmp_path / "another-target" / "run_results.json").read_text())
+    hooks = [r["compiled_code"] for r in run_results["results"] if "on-run-start" in r["unique_id"]]
+    assert "set threads = 3" in hooks  # the hook still read the threads, when it ran
     saved = b"".join(path.read_bytes() for path in dbt_runner.saved_parse_files())
     assert saved and b"another-secret" not in saved and TEST_SECRET.encode() not in saved
+
+
+def test_an_env_var_the_project_reads_while_parsing_makes_the_saved_parse_stale(
+    tmp_path: Path, monkeypatch
+):
+    """What a model renders from env_var() at parse time is in the parse, so a saved parse is
+    served only while every env var the parse read has the value it had then."""
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        'name: tinytracker\nversion: "0.1.0"\nconfig-version: 2\nprofile: tinytracker\n'
+    )
+    shutil.copy(paths.PROJECT_DIR / "profiles.yml", project / "profiles.yml")
+    (project / "models" / "a_model.sql").write_text(
+        'select \'{{ env_var("TT_PARSE_PROBE", "unset") }}\' as probe\n'
+    )
+    monkeypatch.setattr(paths, "PROJECT_DIR", project)
+    target = tmp_path / "target"
+
+    def parses_for(probe: str) -> int:
+        """How many parses a new command with TT_PARSE_PROBE=probe made (0: it loaded one)."""
+        dbt_runner.forget_parsed_projects()  # as a new process starts
+        before = dbt_runner.parses
+        done = dbt_runner.invoke(
+            ["ls", "--quiet", *dbt_runner.common_args(target)],
+            db=tmp_path / "w.duckdb",
+            env={"TT_PARSE_PROBE": probe},
+            parse_vars={},
+            target_path=target,
+        )
+        assert done.exit_code == 0
+        return dbt_runner.parses - before
+
+    assert parses_for("a") == 1
+    assert parses_for("a") == 0  # the saved parse, as it was
+    assert parses_for("b") == 1  # stale: the model read another value
+    assert parses_for("b") == 0
 
 
 def test_a_project_folder_that_cannot_be_written_keeps_the_parse_in_the_target_folder(
