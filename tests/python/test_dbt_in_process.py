@@ -58,6 +58,33 @@ def test_a_fresh_process_parses_nothing_for_a_date_it_never_saw(wh: Path):
     ]
 
 
+def small_project(root: Path, model_sql: str) -> Path:
+    """A one-model dbt project under ``root`` with this project's name and profile, for what
+    must be shown on a project of its own (a parse quirk, an env var read while parsing)."""
+    project = root / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "macros").mkdir()
+    (project / "dbt_project.yml").write_text(
+        'name: tinytracker\nversion: "0.1.0"\nconfig-version: 2\nprofile: tinytracker\n'
+    )
+    shutil.copy(paths.PROJECT_DIR / "profiles.yml", project / "profiles.yml")
+    (project / "models" / "a_model.sql").write_text(model_sql)
+    return project
+
+
+def list_in_process(target: Path, db: Path, env: dict[str, str]) -> dbt_runner.Invocation:
+    """``dbt ls`` through the runner as a new command would run it: no parse cached in memory,
+    only what earlier commands saved."""
+    dbt_runner.forget_parsed_projects()
+    return dbt_runner.invoke(
+        ["ls", "--quiet", *dbt_runner.common_args(target)],
+        db=db,
+        env=env,
+        parse_vars={},
+        target_path=target,
+    )
+
+
 def test_the_saved_parse_serves_any_target_folder_and_goes_stale_with_what_the_parse_read(
     wh: Path, tmp_path: Path, monkeypatch
 ):
@@ -91,28 +118,16 @@ def test_an_env_var_the_project_reads_while_parsing_makes_the_saved_parse_stale(
 ):
     """What a model renders from env_var() at parse time is in the parse, so a saved parse is
     served only while every env var the parse read has the value it had then."""
-    project = tmp_path / "project"
-    (project / "models").mkdir(parents=True)
-    (project / "dbt_project.yml").write_text(
-        'name: tinytracker\nversion: "0.1.0"\nconfig-version: 2\nprofile: tinytracker\n'
-    )
-    shutil.copy(paths.PROJECT_DIR / "profiles.yml", project / "profiles.yml")
-    (project / "models" / "a_model.sql").write_text(
-        'select \'{{ env_var("TT_PARSE_PROBE", "unset") }}\' as probe\n'
+    project = small_project(
+        tmp_path, 'select \'{{ env_var("TT_PARSE_PROBE", "unset") }}\' as probe\n'
     )
     monkeypatch.setattr(paths, "PROJECT_DIR", project)
-    target = tmp_path / "target"
 
     def parses_for(probe: str) -> int:
         """How many parses a new command with TT_PARSE_PROBE=probe made (0: it loaded one)."""
-        dbt_runner.forget_parsed_projects()  # as a new process starts
         before = dbt_runner.parses
-        done = dbt_runner.invoke(
-            ["ls", "--quiet", *dbt_runner.common_args(target)],
-            db=tmp_path / "w.duckdb",
-            env={"TT_PARSE_PROBE": probe},
-            parse_vars={},
-            target_path=target,
+        done = list_in_process(
+            tmp_path / "target", tmp_path / "w.duckdb", {"TT_PARSE_PROBE": probe}
         )
         assert done.exit_code == 0
         return dbt_runner.parses - before
@@ -231,14 +246,7 @@ def test_a_partial_parse_that_fails_on_a_sound_project_is_done_again_in_full(
     """dbt's partial parse fails on a macro's YAML entries taken out and put back (a git stash
     and pop: "found two schema.yml entries for the same macro", dbt-core #4233), and would fail
     every later command the same way until someone deletes target/partial_parse.msgpack."""
-    project = tmp_path / "project"
-    (project / "models").mkdir(parents=True)
-    (project / "macros").mkdir()
-    (project / "dbt_project.yml").write_text(
-        'name: tinytracker\nversion: "0.1.0"\nconfig-version: 2\nprofile: tinytracker\n'
-    )
-    shutil.copy(paths.PROJECT_DIR / "profiles.yml", project / "profiles.yml")
-    (project / "models" / "a_model.sql").write_text("select 1 as one\n")
+    project = small_project(tmp_path, "select 1 as one\n")
     (project / "macros" / "kept.sql").write_text("{% macro kept() %}1{% endmacro %}\n")
     (project / "macros" / "added.sql").write_text(
         "{% macro added() %}1{% endmacro %}\n{% macro default__added() %}1{% endmacro %}\n"
@@ -254,13 +262,8 @@ def test_a_partial_parse_that_fails_on_a_sound_project_is_done_again_in_full(
 
     def parse() -> int:
         # a new process each time: nothing cached but dbt's partial_parse.msgpack
-        dbt_runner.forget_parsed_projects()
         shutil.rmtree(project / "target", ignore_errors=True)
-        args = ["ls", "--quiet", *dbt_runner.common_args(target)]
-        done = dbt_runner.invoke(
-            args, db=tmp_path / "w.duckdb", env={}, parse_vars={}, target_path=target
-        )
-        return done.exit_code
+        return list_in_process(target, tmp_path / "w.duckdb", {}).exit_code
 
     described.write_text(both)
     assert parse() == 0
