@@ -7,6 +7,8 @@ added later is checked without touching this file.
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 
 import pytest
 
@@ -53,3 +55,14 @@ def test_every_subcommand_help_has_a_description(
     assert exited.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
     assert " ".join(parser.description.split()[:5]) in out
+
+
+def test_the_command_line_starts_without_the_generator_s_libraries() -> None:
+    """Faker and pyarrow (about 0.1 s to import) serve only ``generate``: a command that runs
+    dbt for a person waiting must not load them to build its parser."""
+    code = (
+        "import sys; from tinytracker.cli.main import build_parser; build_parser(); "
+        "print(sorted(name for name in ('faker', 'pyarrow') if name in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

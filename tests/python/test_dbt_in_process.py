@@ -277,3 +277,72 @@ def test_a_partial_parse_that_fails_on_a_sound_project_is_done_again_in_full(
     assert parse() == 2
     output = capsys.readouterr().out
     assert "dbt parse failed" in output and "a_model" in output
+
+
+def command_on(project: Path, tmp_path: Path) -> dict[str, object]:
+    """``dbt ls`` on ``project`` through the runner in a new process, as a new command runs it:
+    its exit code, what it printed, how many of dbt's schemas it derived rather than read from
+    the store, and the state of Python's collector after."""
+    code = f"""
+import gc, json
+from pathlib import Path
+from tinytracker.core import dbt_runner, dbt_schemas, paths
+paths.PROJECT_DIR = Path({str(project)!r})
+target = Path({str(tmp_path / "target")!r})
+done = dbt_runner.invoke(["ls", "--quiet", *dbt_runner.common_args(target)],
+    db=Path({str(tmp_path / "w.duckdb")!r}), env={{}}, parse_vars={{}}, target_path=target)
+print(json.dumps({{"exit": done.exit_code, "derived": dbt_schemas.derivations,
+    "collecting": gc.isenabled(), "frozen": gc.get_freeze_count()}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["output"] = done.stdout
+    return result
+
+
+def test_dbt_s_configuration_schemas_are_derived_once_and_still_reject_a_bad_project(
+    tmp_path: Path,
+):
+    """dbt derives the JSON schemas of its project, profile and flags in every new process
+    (0.3 s of a command's start): the first command keeps them, later ones read them, and a
+    project dbt rejects is still rejected with dbt's own message."""
+    project = small_project(tmp_path, "select 1 as one\n")
+    first = command_on(project, tmp_path)
+    assert first["exit"] == 0 and first["derived"] >= 5
+    store = json.loads((project / "target" / "parses" / "json-schemas.json").read_text())
+    assert "dbt.contracts.project:Project" in store
+    assert "dbt.adapters.duckdb.credentials:DuckDBCredentials" in store
+    assert command_on(project, tmp_path)["derived"] == 0
+    project_file = project / "dbt_project.yml"
+    project_file.write_text(project_file.read_text() + "quoting: 5\n")
+    rejected = command_on(project, tmp_path)
+    assert rejected["exit"] == 2 and rejected["derived"] == 0
+    assert "quoting" in str(rejected["output"])
+
+
+def test_a_stored_schema_from_other_code_is_derived_again(tmp_path: Path):
+    """A schema kept by another version of dbt or mashumaro (its files' fingerprint differs) is
+    not used: here the stored Project schema accepts anything, and the bad project is still
+    rejected because the schema is derived again from the installed code."""
+    project = small_project(tmp_path, "select 1 as one\n")
+    assert command_on(project, tmp_path)["exit"] == 0
+    store_file = project / "target" / "parses" / "json-schemas.json"
+    store = json.loads(store_file.read_text())
+    store["dbt.contracts.project:Project"] = {"fingerprint": "other code", "schema": {}}
+    store_file.write_text(json.dumps(store))
+    project_file = project / "dbt_project.yml"
+    project_file.write_text(project_file.read_text() + "quoting: 5\n")
+    rejected = command_on(project, tmp_path)
+    assert rejected["exit"] == 2 and rejected["derived"] == 1
+    assert json.loads(store_file.read_text())["dbt.contracts.project:Project"]["schema"]
+
+
+def test_the_collector_is_back_on_after_the_first_invocation_with_dbt_frozen(tmp_path: Path):
+    """Importing dbt and loading a parse run with Python's collector off (it would walk their
+    objects again and again): it is on again when the command's dbt runs, and what they made
+    is frozen out of its reach, whether the parse was loaded or parsed."""
+    project = small_project(tmp_path, "select 1 as one\n")
+    for _ in ("parsed", "loaded"):
+        done = command_on(project, tmp_path)
+        assert done["exit"] == 0 and done["collecting"] is True
+        assert int(str(done["frozen"])) > 100_000

@@ -15,6 +15,10 @@ whatever target folder dbt writes to; in the target folder when the project cann
 written), unless the project's files, the parse vars or an env var the project reads while
 parsing changed since; only then does dbt parse (partially, from its
 ``partial_parse.msgpack``, when the target folder has one, and in full when that fails).
+What else a new process paid before dbt's first node is trimmed the same way: the JSON
+schemas dbt validates its configuration against are kept beside the saved parses
+(:mod:`tinytracker.core.dbt_schemas`), and Python's collector stays off while dbt is imported
+and the parse loaded (:class:`_StartupCollection`).
 
 Two rules make this safe:
 
@@ -32,6 +36,7 @@ dbt opens the file by name from its own folder (see :func:`tinytracker.core.dbt.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import os
@@ -43,9 +48,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from tinytracker.core import paths, progress
+from tinytracker.core import dbt_schemas, paths, progress
 
 _LOCK = threading.RLock()
+
+
+class _StartupCollection:
+    """Python's cyclic collector kept off while a process first imports dbt and loads a saved
+    parse, and what they made frozen out of its reach afterwards (``gc.freeze``).
+
+    Both make hundreds of thousands of objects that live as long as the process (dbt's
+    classes, the manifest's nodes); the collector walks all of them again at every
+    generation-2 pass while they are being made, and at every full pass after (dbt writing
+    manifest.json at the end of each command). Measured on a warehouse of 1,000 pupils
+    (``tinytracker build --select`` one model for a new date): 3.1-3.3 s to dbt's first
+    node and 4.5-4.7 s in all with the collector on, 2.8 s and 3.7 s with this.
+
+    Only the first invocation in a process does it: a later one finds dbt imported, and
+    freezing again would keep the garbage of the invocations before it for the process's
+    life. A parse (which makes garbage as it goes) runs with the collector back on, and a
+    caller that turned the collector off itself keeps it off."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.paused = False
+
+    def pause(self) -> None:
+        if not self.started and gc.isenabled():
+            gc.disable()
+            self.paused = True
+        self.started = True
+
+    def resume(self) -> None:
+        if self.paused:
+            gc.freeze()
+            gc.enable()
+            self.paused = False
+
+
+_STARTUP = _StartupCollection()
 
 
 class _Parse(NamedTuple):
@@ -235,6 +276,7 @@ def _manifest(
     if found is not None and found.is_current():
         _MANIFESTS[key] = found
         return found.manifest, False
+    _STARTUP.resume()
     args = ["parse", "--quiet", *common_args(target_path)]
     if parse_vars:
         args += ["--vars", json.dumps(dict(parse_vars))]
@@ -303,18 +345,13 @@ def invoke(
     target_path: Path | None,
 ) -> Invocation:
     """Run ``dbt ARGS`` in this process on the parse for ``parse_vars``; see the module doc."""
-    from dbt.cli.main import dbtRunner
-
     with _LOCK, dbt_environment(db, env):
         try:
-            manifest, parsed = _manifest(target_path, parse_vars, db)
-        except RuntimeError as error:
-            print(error)
-            return Invocation(2, parsed=True)
-        try:
-            result = dbtRunner(manifest=manifest, callbacks=[NodeProgress()]).invoke(list(args))
+            result, parsed = _invoke(args, db, parse_vars, target_path)
         finally:
-            release_warehouse()
+            dbt_schemas.save()
+    if result is None:
+        return Invocation(2, parsed=True)
     if result.exception is not None:
         print(f"dbt: {result.exception}")
         return Invocation(2, parsed=parsed)
@@ -324,6 +361,27 @@ def invoke(
         if str(node.status) in ("error", "fail", "runtime error")
     ]
     return Invocation(0 if result.success else 1, failed, parsed)
+
+
+def _invoke(
+    args: Sequence[str], db: Path, parse_vars: Mapping[str, str], target_path: Path | None
+) -> tuple[Any, bool]:
+    """dbt's result and whether a parse ran; no result when the project did not parse."""
+    _STARTUP.pause()
+    try:
+        from dbt.cli.main import dbtRunner
+
+        dbt_schemas.install(paths.in_project(SAVED_PARSES))
+        manifest, parsed = _manifest(target_path, parse_vars, db)
+    except RuntimeError as error:
+        print(error)
+        return None, True
+    finally:
+        _STARTUP.resume()
+    try:
+        return dbtRunner(manifest=manifest, callbacks=[NodeProgress()]).invoke(list(args)), parsed
+    finally:
+        release_warehouse()
 
 
 def release_warehouse() -> None:
