@@ -4,6 +4,7 @@ new parse, and the warehouse file is free again the moment dbt returns."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import shutil
@@ -346,3 +347,18 @@ def test_the_collector_is_back_on_after_the_first_invocation_with_dbt_frozen(tmp
         done = command_on(project, tmp_path)
         assert done["exit"] == 0 and done["collecting"] is True
         assert int(str(done["frozen"])) > 100_000
+
+
+def test_a_caller_that_turned_the_collector_off_keeps_it_off():
+    """A program that runs without Python's collector (its own choice) must not find it
+    switched on by a dbt command, nor anything frozen it did not ask for."""
+    startup = dbt_runner._StartupCollection()
+    frozen = gc.get_freeze_count()
+    gc.disable()
+    try:
+        startup.pause()
+        startup.resume()
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.enable()
