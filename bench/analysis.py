@@ -227,6 +227,7 @@ def where_the_time_goes(results: dict) -> list[str]:
         f"{wall(largest, 'daily_build'):.1f} s |"
     )
     add("")
+    lines += daily_split_table(largest["daily"].get("split"))
     f = largest["floor"]
     add(
         f"The floor at {largest['pupils']:,} pupils: {f['sql_seconds']:.1f} s of SQL (status, "
@@ -235,6 +236,46 @@ def where_the_time_goes(results: dict) -> list[str]:
         f"{largest['apply_dbt'].get('dbt_elapsed', 0):.1f} s of dbt time."
     )
     add("")
+    return lines
+
+
+def daily_split_table(split: dict | None) -> list[str]:
+    """The daily build's node time by what would make each node's result change
+    (bench/daily_split.py): how far a build that ran only what changed could go."""
+    if not split:
+        return []
+    classes = split["classes"]
+    total = sum(entry["seconds"] for kinds in classes.values() for entry in kinds.values())
+    if total <= 0:
+        return []
+    lines = [
+        "The daily build's node time (summed over both threads) by what would change each "
+        "node's result: the day's new marks (downstream of `raw.attendance_sessions`), the "
+        "evaluation date (reads `as_of`, or is downstream of a node that does), both, or "
+        "neither (the same result as the night before):",
+        "",
+        "| depends on | models | tests | other | share |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, kinds in classes.items():
+        cells = []
+        for kind in ("model", "test"):
+            entry = kinds.get(kind, {"seconds": 0.0, "nodes": 0})
+            cells.append(f"{entry['seconds']:.1f} s ({entry['nodes']})")
+        other = sum(e["seconds"] for kind, e in kinds.items() if kind not in ("model", "test"))
+        share = sum(e["seconds"] for e in kinds.values()) / total
+        lines.append(f"| {name} | {' | '.join(cells)} | {other:.1f} s | {share:.0%} |")
+    neither = sum(e["seconds"] for e in classes.get("neither", {}).values()) / total
+    views = split["date_tests_on_views"]
+    date_tests = classes.get("the date", {}).get("test", {"seconds": 0.0})["seconds"]
+    lines += [
+        "",
+        f"A build that ran only what changed would leave out the last row, {neither:.0%} of the "
+        f"node time. Of the date's {date_tests:.1f} s of tests, {views['seconds']:.1f} s are "
+        f"{views['tests']} tests on views (retention_status and the reports over it), each of "
+        "which derives its view again from the raw tables when it runs.",
+        "",
+    ]
     return lines
 
 
@@ -316,7 +357,13 @@ def next_steps_and_rerun() -> list[str]:
         "- A daily build that costs what changed needs a selection by data, not by code: the "
         "models downstream of the raw tables the loads since the last build changed "
         "(`source:raw.<table>+`), plus the date-dependent retention models; the views need no "
-        "re-creating when their SQL did not change."
+        "re-creating when their SQL did not change. That alone leaves out only what depends on "
+        "neither (the split above): most of what is left is the date's tests on views over "
+        "retention_status, each deriving every rule's status from the raw tables again. "
+        "Building retention_status once per build as a table would make those tests reads of "
+        "a table, but every command that reads the status live (the DPO page and report, the "
+        "Dagster blocking check, the SAR, erasure and holds) would then need it rebuilt after "
+        "each change to raw: a design of its own."
     )
     add(
         "- The rewrite could skip the marts and let the `dbt run` that follows rebuild them "

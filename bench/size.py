@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from bench.daily import write_daily_extract
+from bench.daily_split import split_of_last_command
 from bench.measure import StageResult, run_stage
 from bench.people import dbt_start, erase_requests, pupils_to_erase
 from tinytracker.core.warehouse import memory_limit
@@ -312,6 +313,7 @@ def bench_size(
     )
     daily_summary = _dbt_summary(target)
     daily_nodes = _node_seconds(target)
+    daily_split = split_of_last_command(target)
 
     # where a person waits: dbt's start for a new date, one erasure request
     start = dbt_start(stage, tt, as_of, target, folder / "logs" / "dbt.log")
@@ -354,6 +356,7 @@ def bench_size(
             "prepare_seconds": daily_prepare_seconds,
             "dbt": daily_summary,
             "nodes": daily_nodes,
+            "split": daily_split,
         },
         "dbt_start": start,
         "erasure_request": erasure,

@@ -34,6 +34,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_DIR))
 
 from bench.daily import next_school_day, write_daily_extract  # noqa: E402
+from bench.daily_split import DAY_SOURCE, dependency_split  # noqa: E402
 from bench.floor import run_floor  # noqa: E402
 from bench.measure import StageFailed, run_stage  # noqa: E402
 from bench.per_subject import run_eraser  # noqa: E402
@@ -351,3 +352,58 @@ def test_incremental_attendance_after_erasure_new_day_and_corrections_equals_ful
         where pupil_key not in (select pupil_key from intermediate.int_pupil_keys)""",
     )
     assert stale == [(0,)]
+
+
+def test_the_daily_split_sorts_each_node_by_what_would_change_its_result() -> None:
+    """The day's marks reach a node through the attendance source, the date through ``as_of``
+    in its SQL or in a macro it calls (at any depth); a node downstream of both is both, and a
+    test of a view that reads the date is counted among the tests that derive a view again."""
+    marks, dated, joined, still = (
+        f"model.tinytracker.{n}" for n in ("marks", "dated", "joined", "still")
+    )
+    via_macro = "model.tinytracker.via_macro"
+    test_dated = "test.tinytracker.not_null_dated"
+
+    def node(raw: str = "", macros: tuple[str, ...] = (), **extra: object) -> dict:
+        return {"raw_code": raw, "depends_on": {"macros": list(macros)}, **extra}
+
+    manifest = {
+        "nodes": {
+            marks: node("select * from {{ source('raw', 'attendance_sessions') }}"),
+            dated: node("select {{ as_of() }} as d", config={"materialized": "view"}),
+            joined: node(),
+            still: node("select 1"),
+            via_macro: node(macros=("macro.tinytracker.window",)),
+            test_dated: node(attached_node=dated),
+        },
+        "child_map": {DAY_SOURCE: [marks], marks: [joined], dated: [joined, test_dated]},
+        "macros": {
+            "macro.tinytracker.default__as_of": {
+                "package_name": "tinytracker", "macro_sql": "{{ var('as_of') }}",
+                "depends_on": {"macros": []},
+            },
+            "macro.tinytracker.window": {
+                "package_name": "tinytracker", "macro_sql": "{{ default__as_of() }} - 7",
+                "depends_on": {"macros": ["macro.tinytracker.default__as_of"]},
+            },
+        },
+    }  # fmt: skip
+    run_results = {
+        "results": [
+            {"unique_id": uid, "execution_time": seconds}
+            for uid, seconds in [
+                (marks, 1.0), (dated, 2.0), (joined, 4.0), (still, 8.0), (via_macro, 16.0),
+                (test_dated, 32.0),
+            ]
+        ]
+    }  # fmt: skip
+    split = dependency_split(manifest, run_results)
+    classes = split["classes"]
+    assert classes["the day's marks"] == {"model": {"seconds": 1.0, "nodes": 1}}
+    assert classes["both"] == {"model": {"seconds": 4.0, "nodes": 1}}
+    assert classes["neither"] == {"model": {"seconds": 8.0, "nodes": 1}}
+    assert classes["the date"] == {
+        "model": {"seconds": 18.0, "nodes": 2},
+        "test": {"seconds": 32.0, "nodes": 1},
+    }
+    assert split["date_tests_on_views"] == {"tests": 1, "seconds": 32.0}
