@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 DAY_SOURCE = "source.tinytracker.raw.attendance_sessions"
-CLASSES = ("the day's marks", "the date", "both", "neither")
+# (downstream of the day's marks, reads the date) -> class, in the order the report lists them
+_CLASS_OF = {
+    (True, False): "the day's marks",
+    (False, True): "the date",
+    (True, True): "both",
+    (False, False): "neither",
+}
+CLASSES = tuple(_CLASS_OF.values())
 
 
 def _downstream(children: dict[str, list[str]], start: Iterable[str]) -> set[str]:
@@ -70,12 +77,7 @@ def dependency_split(manifest: dict[str, Any], run_results: dict[str, Any]) -> d
         uid = result["unique_id"]
         seconds = float(result["execution_time"])
         kind = uid.split(".", 1)[0]
-        name = {
-            (True, True): "both",
-            (True, False): "the day's marks",
-            (False, True): "the date",
-            (False, False): "neither",
-        }[(uid in day, uid in date)]
+        name = _CLASS_OF[(uid in day, uid in date)]
         entry = split[name].setdefault(kind, {"seconds": 0.0, "nodes": 0})
         entry["seconds"] = round(entry["seconds"] + seconds, 2)
         entry["nodes"] += 1

@@ -36,30 +36,36 @@ derivations = 0
 """How many schemas this process derived rather than read (a test can see the store served)."""
 
 
-def _module_file(module_name: str) -> str | None:
-    module = sys.modules.get(module_name)
-    return getattr(module, "__file__", None)
+# the files every schema comes from besides its class's own module
+_SHARED_SOURCES = ("dbt_common.dataclass_schema", "mashumaro.jsonschema.schema", "dbt.version")
+_shared_stamp: str | None = None
+
+
+def _stamp(module_name: str) -> str | None:
+    """Path, size and modification time of a loaded module's file; None if it has none."""
+    file = getattr(sys.modules.get(module_name), "__file__", None)
+    if file is None:
+        return None
+    try:
+        stat = os.stat(file)
+    except OSError:
+        return None
+    return f"{file}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _fingerprint(module_name: str) -> str | None:
-    """Size and modification time of the files a schema of a class in ``module_name`` comes
-    from; None when one of them cannot be found (the schema is then never saved)."""
-    parts = []
-    for name in (
-        module_name,
-        "dbt_common.dataclass_schema",
-        "mashumaro.jsonschema.schema",
-        "dbt.version",
-    ):
-        file = _module_file(name)
-        if file is None:
+    """A digest of the files a schema of a class in ``module_name`` comes from (the shared
+    ones stamped once per process); None when one cannot be found (never saved then)."""
+    global _shared_stamp
+    if _shared_stamp is None:
+        stamps = [_stamp(name) for name in _SHARED_SOURCES]
+        if None in stamps:
             return None
-        try:
-            stat = os.stat(file)
-        except OSError:
-            return None
-        parts.append(f"{file}:{stat.st_size}:{stat.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        _shared_stamp = "\n".join(stamps)  # type: ignore[arg-type]
+    own = _stamp(module_name)
+    if own is None:
+        return None
+    return hashlib.sha256(f"{own}\n{_shared_stamp}".encode()).hexdigest()
 
 
 def _class_key(cls: type) -> str | None:
