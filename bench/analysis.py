@@ -135,6 +135,7 @@ def make_test_steps(record: dict | None) -> list[str]:
     if not record or not record.get("steps"):
         return []
     cores = record["machine"].get("cores") or 1
+    side_by_side = [step for step in record["steps"] if step.get("together")]
     lines = ["## Where `make test`'s time goes", ""]
     lines.append(
         f"The record of {record['started_at'][:10]} (`bench/out/make-test.json`), each check "
@@ -142,17 +143,27 @@ def make_test_steps(record: dict | None) -> list[str]:
         "is work and only less work makes it faster; well under, it waits (a lock, a disk, one "
         "busy thread) and more workers could overlap it."
     )
+    if side_by_side:
+        lines.append("")
+        lines.append(
+            f"The checks marked side by side ran at the same time, after the others: together "
+            f"{fmt_seconds(max(step['wall_seconds'] for step in side_by_side))} of wall time for "
+            f"{fmt_seconds(sum(step['cpu_seconds'] for step in side_by_side))} of CPU. Each one's "
+            "wall time runs from their common start to its own end, and its busy share counts "
+            "cores the others were using, so their shares add up to more than the whole."
+        )
     lines.append("")
-    lines.append("| check | wall | share | CPU | busy |")
-    lines.append("|---|---:|---:|---:|---:|")
+    lines.append("| check | ran | wall | share | CPU | busy |")
+    lines.append("|---|---|---:|---:|---:|---:|")
     total = record["wall_seconds"] or 1.0
     for step in record["steps"]:
         wall_s, cpu_s = step["wall_seconds"], step["cpu_seconds"]
         busy = cpu_s / (wall_s * cores) if wall_s else 0.0
         failed = "" if step["returncode"] == 0 else " (failed)"
+        ran = "side by side" if step.get("together") else "alone"
         lines.append(
-            f"| `{step['step']}`{failed} | {fmt_seconds(wall_s)} | {wall_s / total:.0%} | "
-            f"{fmt_seconds(cpu_s)} | {busy:.0%} |"
+            f"| `{step['step']}`{failed} | {ran} | {fmt_seconds(wall_s)} | {wall_s / total:.0%} "
+            f"| {fmt_seconds(cpu_s)} | {busy:.0%} |"
         )
     lines.append("")
     return lines
