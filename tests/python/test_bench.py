@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -144,105 +143,6 @@ def test_a_failing_stage_raises_and_names_its_log(tmp_path: Path) -> None:
         ).returncode
         == 3
     )
-
-
-def test_make_test_records_its_time_and_exit_and_the_report_judges_it(tmp_path: Path) -> None:
-    from bench.analysis import make_test_row
-    from bench.make_test_time import main as time_command
-
-    record_path = tmp_path / "make-test.json"
-    failing = [sys.executable, "-c", "import time, sys; time.sleep(0.3); sys.exit(2)"]
-    assert time_command(["--record", str(record_path), "--", *failing]) == 2  # exit passed on
-    record = json.loads(record_path.read_text())
-    assert record["returncode"] == 2 and record["wall_seconds"] >= 0.3
-    assert record["machine"]["cores"] == os.cpu_count()
-    assert make_test_row(record).endswith("| **missed** |")  # fast, but it failed
-    assert make_test_row({**record, "returncode": 0}).endswith("| **met** |")
-    slow = {**record, "returncode": 0, "wall_seconds": 361.0}
-    assert "6 min" in make_test_row(slow) and make_test_row(slow).endswith("| **missed** |")
-    assert "not recorded" in make_test_row(None)
-
-
-def test_make_test_times_each_check_with_its_cpu_and_stops_at_the_first_failure(
-    tmp_path: Path,
-) -> None:
-    from bench.analysis import make_test_steps
-    from bench.make_test_time import main as time_command
-
-    # a stand-in for `make <check>`: "spin" works 0.4 s of CPU, "wait" sleeps 0.4 s, "fail"
-    # exits 3; the check's name is the last argument, as make's target is
-    check = (
-        "import sys, time\n"
-        "name = sys.argv[1]\n"
-        "if name == 'spin':\n"
-        "    while time.process_time() < 0.4: pass\n"
-        "elif name == 'wait':\n"
-        "    time.sleep(0.4)\n"
-        "sys.exit(3 if name == 'fail' else 0)\n"
-    )
-    record_path = tmp_path / "make-test.json"
-    steps = ["spin", "wait", "fail", "never"]
-    command = [sys.executable, "-c", check]
-    assert time_command(["--record", str(record_path), "--steps", *steps, "--", *command]) == 3
-    record = json.loads(record_path.read_text())
-    by_step = {step["step"]: step for step in record["steps"]}
-    assert list(by_step) == ["spin", "wait", "fail"]  # stopped at the failure, as make does
-    assert record["returncode"] == 3 and by_step["fail"]["returncode"] == 3
-    assert by_step["spin"]["cpu_seconds"] >= 0.4  # the child's CPU is counted...
-    assert by_step["wait"]["cpu_seconds"] < 0.3 <= by_step["wait"]["wall_seconds"]  # not waits
-    assert record["wall_seconds"] == pytest.approx(  # one after another: the sum, rounded
-        sum(step["wall_seconds"] for step in record["steps"]), abs=0.2
-    )
-    table = make_test_steps(record)
-    assert "| `fail` (failed) |" in "\n".join(table)
-    assert make_test_steps({**record, "steps": []}) == [] and make_test_steps(None) == []
-
-
-def test_make_test_runs_the_together_checks_side_by_side_each_printed_whole(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from bench.analysis import make_test_steps
-    from bench.make_test_time import main as time_command
-
-    # stand-ins for `make <check>`: each prints two lines around its work; "fail" exits 3
-    check = (
-        "import sys, time\n"
-        "name = sys.argv[1]\n"
-        "print(name + '-first', flush=True)\n"
-        "if name == 'spin':\n"
-        "    while time.process_time() < 0.4: pass\n"
-        "elif name in ('wait', 'fail'):\n"
-        "    time.sleep(0.6)\n"
-        "print(name + '-last', flush=True)\n"
-        "sys.exit(3 if name == 'fail' else 0)\n"
-    )
-    command = [sys.executable, "-c", check]
-    record_path = tmp_path / "out" / "make-test.json"
-    argv = ["--record", str(record_path), "--steps", "alone", "--together", "spin", "wait", "fail"]
-    assert time_command([*argv, "--", *command]) == 3  # one failed: the run fails
-    record = json.loads(record_path.read_text())
-    by_step = {step["step"]: step for step in record["steps"]}
-    assert list(by_step) == ["alone", "spin", "wait", "fail"]  # a failure stops no other
-    assert not by_step["alone"].get("together")
-    assert all(by_step[name]["together"] for name in ("spin", "wait", "fail"))
-    assert [by_step[name]["returncode"] for name in ("spin", "wait", "fail")] == [0, 0, 3]
-    assert by_step["spin"]["cpu_seconds"] >= 0.4 > by_step["wait"]["cpu_seconds"]
-    together = [by_step[name]["wall_seconds"] for name in ("spin", "wait", "fail")]
-    assert record["wall_seconds"] < by_step["alone"]["wall_seconds"] + sum(together)  # overlap
-    printed = capsys.readouterr().out
-    for name in ("spin", "wait", "fail"):  # each check's lines together, under its heading
-        assert f"{name}-first\n{name}-last\n" in printed
-        assert f"===== make {name} (exit {by_step[name]['returncode']}) =====" in printed
-        assert (tmp_path / "out" / "make-test-logs" / f"{name}.log").exists()
-    table = "\n".join(make_test_steps(record))
-    assert "| `alone` | alone |" in table and "| `fail` (failed) | side by side |" in table
-    assert "ran at the same time" in table
-
-    # a step that fails first: the checks meant to run side by side never start
-    record_path.unlink()
-    argv = ["--record", str(record_path), "--steps", "fail", "--together", "spin"]
-    assert time_command([*argv, "--", *command]) == 3
-    assert [step["step"] for step in json.loads(record_path.read_text())["steps"]] == ["fail"]
 
 
 def test_the_floor_evaluates_every_rule_of_the_seed() -> None:
