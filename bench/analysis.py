@@ -148,9 +148,10 @@ def make_test_steps(record: dict | None) -> list[str]:
         lines.append(
             f"The checks marked side by side ran at the same time, after the others: together "
             f"{fmt_seconds(max(step['wall_seconds'] for step in side_by_side))} of wall time for "
-            f"{fmt_seconds(sum(step['cpu_seconds'] for step in side_by_side))} of CPU. Each one's "
-            "wall time runs from their common start to its own end, and its busy share counts "
-            "cores the others were using, so their shares add up to more than the whole."
+            f"{fmt_seconds(sum(step['cpu_seconds'] for step in side_by_side))} of CPU. Their wall "
+            "times run from the common start to each one's end, so their shares overlap, and "
+            "each one's busy figure is its own CPU over cores it shared with the others: low "
+            "there says the cores were shared, not that the check waited."
         )
     lines.append("")
     lines.append("| check | ran | wall | share | CPU | busy |")
