@@ -28,10 +28,12 @@ kernel's accounting of that child (``os.wait4``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -63,33 +65,67 @@ def together(command: list[str], checks: list[str], logs: Path) -> list[dict]:
     """Run ``command CHECK`` for every check at once; each one's figures, in the given order."""
     logs.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    running: dict[int, tuple[str, subprocess.Popen, Path]] = {}
-    for check in checks:
-        log = logs / f"{check}.log"
-        with open(log, "wb") as output:
-            child = subprocess.Popen(
-                command + [check], stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        running[child.pid] = (check, child, log)
-    print(f"make test: {', '.join(checks)} running side by side (output in {logs}/)", flush=True)
+    running: dict[int, tuple[str, Path]] = {}
     finished: dict[str, dict] = {}
-    while running:
-        pid, status, usage = os.wait4(-1, 0)
-        if pid not in running:  # pragma: no cover - no other child of this process exists
-            continue
-        check, child, log = running.pop(pid)
-        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        finished[check] = {
-            "step": check,
-            "wall_seconds": round(time.monotonic() - started, 1),
-            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
-            "returncode": child.returncode,
-            "together": True,
-        }
-        sys.stdout.write(f"\n===== make {check} (exit {child.returncode}) =====\n")
-        sys.stdout.write(log.read_text(encoding="utf-8", errors="replace"))
+    try:
+        for check in checks:
+            log = logs / f"{check}.log"
+            with open(log, "wb") as output:
+                # a process group of its own, so an interrupted run can stop all of it
+                child = subprocess.Popen(
+                    command + [check],
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            running[child.pid] = (check, log)
+        print(f"make test: {', '.join(checks)} running side by side (output in {logs}/)")
         sys.stdout.flush()
+        while running:
+            pid, status, usage = os.wait4(-1, 0)
+            if pid not in running:  # pragma: no cover - no other child of this process exists
+                continue
+            check, log = running.pop(pid)
+            returncode = os.waitstatus_to_exitcode(status)
+            finished[check] = {
+                "step": check,
+                "wall_seconds": round(time.monotonic() - started, 1),
+                "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+                "returncode": returncode,
+                "together": True,
+            }
+            sys.stdout.write(f"\n===== make {check} (exit {returncode}) =====\n")
+            sys.stdout.write(log.read_text(encoding="utf-8", errors="replace"))
+            sys.stdout.flush()
+    except BaseException:  # Ctrl-C or SIGTERM: no check goes on running without us
+        stop(list(running))
+        raise
     return [finished[check] for check in checks]
+
+
+def stop(groups: list[int], grace_seconds: float = 10.0) -> None:
+    """Terminate each process group (a check and everything it started), killing what is
+    still there after the grace, and reap the checks."""
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    waiting = set(groups)
+    while waiting and time.monotonic() < deadline:
+        for pid in list(waiting):
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                waiting.discard(pid)
+        time.sleep(0.05)
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+    for pid in waiting:
+        os.waitpid(pid, 0)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,7 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         if runs[-1]["returncode"] != 0:
             break
     if args.together and all(run["returncode"] == 0 for run in runs):
-        runs += together(command, args.together, args.record.parent / "make-test-logs")
+        try:
+            runs += together(command, args.together, args.record.parent / "make-test-logs")
+        except KeyboardInterrupt:
+            print("make test: interrupted; the checks running side by side were stopped")
+            return 130
     steps = [run for run in runs if run["step"]]
     returncode = next((run["returncode"] for run in runs if run["returncode"] != 0), 0)
     checks = args.steps + args.together
@@ -152,4 +192,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminated)  # stopped from outside: stop the checks too
     sys.exit(main())

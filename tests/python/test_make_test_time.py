@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +112,45 @@ def test_make_test_runs_the_together_checks_side_by_side_each_printed_whole(
     argv = ["--record", str(record_path), "--steps", "fail", "--together", "spin"]
     assert time_command([*argv, "--", *command]) == 3
     assert [step["step"] for step in json.loads(record_path.read_text())["steps"]] == ["fail"]
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie left for init to reap is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_make_test_leaves_no_check_running(tmp_path: Path, signum: int) -> None:
+    # each stand-in check starts a process of its own, as make starts dbt, and notes both pids
+    check = (
+        "import pathlib, subprocess, sys, time\n"
+        "name = sys.argv[1]\n"
+        "grandchild = subprocess.Popen(['sleep', '120'])\n"
+        f"pathlib.Path({str(tmp_path)!r}, name).write_text(f'{{grandchild.pid}}')\n"
+        "time.sleep(120)\n"
+    )
+    recorder = subprocess.Popen(
+        [sys.executable, str(PROJECT_DIR / "bench" / "make_test_time.py"),
+         "--record", str(tmp_path / "make-test.json"), "--together", "one", "two",
+         "--", sys.executable, "-c", check],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    noted = [tmp_path / "one", tmp_path / "two"]
+    deadline = time.monotonic() + 60
+    while not all(path.exists() and path.read_text() for path in noted):
+        assert time.monotonic() < deadline and recorder.poll() is None, recorder.stdout
+        time.sleep(0.1)
+    recorder.send_signal(signum)  # to the recorder alone: the checks are its to stop
+    output, _ = recorder.communicate(timeout=60)
+    assert recorder.returncode == (130 if signum == signal.SIGINT else 128 + signum), output
+    for path in noted:  # the checks' own processes are gone, not orphaned
+        grandchild = int(path.read_text())
+        deadline = time.monotonic() + 10
+        while running(grandchild) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not running(grandchild), f"{path.name}'s process still runs"
+    assert not (tmp_path / "make-test.json").exists()  # an interrupted run records nothing
