@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from bench.daily_split import DATE_ONLY, NEITHER
 from bench.figures import (
     LINEAR_EXPONENT,
     PIPELINE,
@@ -277,9 +278,9 @@ def daily_split_table(split: dict | None) -> list[str]:
         other = sum(e["seconds"] for kind, e in kinds.items() if kind not in ("model", "test"))
         share = sum(e["seconds"] for e in kinds.values()) / total
         lines.append(f"| {name} | {' | '.join(cells)} | {other:.1f} s | {share:.0%} |")
-    neither = sum(e["seconds"] for e in classes.get("neither", {}).values()) / total
+    neither = sum(e["seconds"] for e in classes.get(NEITHER, {}).values()) / total
     views = split["date_tests_on_views"]
-    date_tests = classes.get("the date", {}).get("test", {"seconds": 0.0})["seconds"]
+    date_tests = classes.get(DATE_ONLY, {}).get("test", {"seconds": 0.0})["seconds"]
     lines += [
         "",
         f"A build that ran only what changed would leave out the last row, {neither:.0%} of the "

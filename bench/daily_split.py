@@ -25,6 +25,7 @@ _CLASS_OF = {
     (False, False): "neither",
 }
 CLASSES = tuple(_CLASS_OF.values())
+DATE_ONLY, NEITHER = _CLASS_OF[(False, True)], _CLASS_OF[(False, False)]
 
 
 def _downstream(children: dict[str, list[str]], start: Iterable[str]) -> set[str]:
@@ -81,7 +82,7 @@ def dependency_split(manifest: dict[str, Any], run_results: dict[str, Any]) -> d
         entry = split[name].setdefault(kind, {"seconds": 0.0, "nodes": 0})
         entry["seconds"] = round(entry["seconds"] + seconds, 2)
         entry["nodes"] += 1
-        if kind == "test" and name == "the date":
+        if kind == "test" and name == DATE_ONLY:
             tested = nodes[uid].get("attached_node") or ""
             if nodes.get(tested, {}).get("config", {}).get("materialized") == "view":
                 view_tests["tests"] += 1

@@ -32,7 +32,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -45,19 +44,21 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 from bench.measure import machine  # noqa: E402
 
 
-def children_cpu_seconds() -> float:
-    """User + system CPU time of every finished child process (and theirs) so far."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def timed(command: list[str]) -> dict:
-    cpu_before, started = children_cpu_seconds(), time.monotonic()
-    returncode = subprocess.call(command)
+    """Run ``command`` to its end: wall time, the CPU time of its whole process tree (the
+    kernel's accounting of that child, ``os.wait4``) and its exit code."""
+    started = time.monotonic()
+    child = subprocess.Popen(command)
+    try:
+        _, status, usage = os.wait4(child.pid, 0)
+    except BaseException:  # Ctrl-C reaches the child too: let it finish, then stop
+        child.wait()
+        raise
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     return {
         "wall_seconds": round(time.monotonic() - started, 1),
-        "cpu_seconds": round(children_cpu_seconds() - cpu_before, 1),
-        "returncode": returncode,
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "returncode": child.returncode,
     }
 
 
