@@ -22,13 +22,15 @@ after another they took 302 s of the 1,026 s. Side by side each writes its outpu
 ``<record folder>/make-test-logs/<check>.log`` and it is printed whole when the check ends, so
 no two checks' lines interleave; a failing check does not stop the others (each says what it
 found), and the run fails if any did. Each check's CPU time is its own process tree's, from the
-kernel's accounting of that child (``os.wait4``).
+kernel's accounting of that child (``os.wait4``). Interrupted (Ctrl-C, SIGTERM), it stops every
+check before it exits; killed outright, the kernel tells each check's make to stop.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import datetime as dt
 import json
 import os
@@ -36,6 +38,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -43,12 +46,34 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 
 from bench.measure import machine  # noqa: E402
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def ended_with_this_process() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel send the check SIGTERM when this process dies.
+
+    Ctrl-C and SIGTERM reach :func:`stop`, but SIGKILL (a CI runner's timeout, the OOM killer)
+    ends this process with no chance to stop anything, and the checks would run on unseen. make
+    passes a SIGTERM on to the commands it runs (pytest, dbt, sqlfluff), so the check's make is
+    the one to tell. Linux only; elsewhere None (no such signal)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded here, not between fork and exec
+    parent = os.getpid()
+
+    def set_up() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # this process died before the line above took effect
+            os._exit(128 + signal.SIGTERM)
+
+    return set_up
+
 
 def timed(command: list[str]) -> dict:
     """Run ``command`` to its end: wall time, the CPU time of its whole process tree (the
     kernel's accounting of that child, ``os.wait4``) and its exit code."""
     started = time.monotonic()
-    child = subprocess.Popen(command)
+    child = subprocess.Popen(command, preexec_fn=ended_with_this_process())
     try:
         _, status, usage = os.wait4(child.pid, 0)
     except BaseException:  # Ctrl-C reaches the child too: let it finish, then stop
@@ -79,6 +104,7 @@ def together(command: list[str], checks: list[str], logs: Path) -> list[dict]:
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
                     start_new_session=True,
+                    preexec_fn=ended_with_this_process(),
                 )
             running[child.pid] = (check, log)
         print(f"make test: {', '.join(checks)} running side by side (output in {logs}/)")

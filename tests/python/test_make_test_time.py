@@ -7,6 +7,7 @@ argument, as make's target is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -154,3 +155,41 @@ def test_an_interrupted_make_test_leaves_no_check_running(tmp_path: Path, signum
             time.sleep(0.1)
         assert not running(grandchild), f"{path.name}'s process still runs"
     assert not (tmp_path / "make-test.json").exists()  # an interrupted run records nothing
+
+
+def sleeping(seconds: str) -> list[int]:
+    """Live processes running ``sleep SECONDS`` (a duration no other test uses)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if stat.read_bytes().split(b"\0")[:2] == [b"sleep", seconds.encode()]:
+                pids.append(int(stat.parent.name))
+    return [pid for pid in pids if running(pid)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal")
+@pytest.mark.parametrize("how", [["--steps", "one"], ["--together", "one", "two"]])
+def test_a_killed_make_test_leaves_no_check_running(tmp_path: Path, how: list[str]) -> None:
+    # SIGKILL (a CI timeout, the OOM killer) gives the recorder no chance to stop anything: the
+    # kernel tells each check's make, which stops what its recipe runs, as for the real checks
+    seconds = f"{117 + os.getpid() % 1000}.5"
+    (tmp_path / "Makefile").write_text(f"one two:\n\tsleep {seconds}\n")
+    recorder = subprocess.Popen(
+        [sys.executable, str(PROJECT_DIR / "bench" / "make_test_time.py"),
+         "--record", str(tmp_path / "make-test.json"), *how,
+         "--", "make", "--no-print-directory", "-C", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(sleeping(seconds)) < len(how) - 1:
+        assert time.monotonic() < deadline and recorder.poll() is None
+        time.sleep(0.1)
+    recorder.kill()
+    recorder.wait()
+    deadline = time.monotonic() + 15
+    while sleeping(seconds) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = sleeping(seconds)
+    for pid in left:  # do not leave them to the rest of the run
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "the checks went on running after make test was killed"

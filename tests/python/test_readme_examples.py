@@ -102,6 +102,22 @@ def test_the_demo_shows_its_date_and_the_ui_and_docs_find_its_warehouse(demo: Pa
     assert "no warehouse at /nonexistent/tinytracker.duckdb: run make demo" in docs.stdout
 
 
+def test_the_demo_ends_with_the_checks_as_they_stand_after_its_apply(
+    demo_run: tuple[Path, str],
+) -> None:
+    """The build before the apply warns of the backlog the apply clears; the DPO page the demo
+    ends with must show the check as it stands after the apply, not that earlier warning."""
+    output = demo_run[1]
+    before_apply = output.split("== 5.")[0]
+    assert re.search(r"WARN [\d]+ overdue_personal_data", before_apply), before_apply[-2000:]
+    after_apply = output.split("== 5.")[1].split("== 6.")[0]
+    assert "Compliance check after the apply" in after_apply
+    assert re.search(r"Done\. PASS=\d+ WARN=0 ERROR=0", after_apply), after_apply
+    page = output.split("== 8.")[1]
+    assert re.search(r"^\s+0\s+subjects overdue", page, re.M), page
+    assert re.search(r"^\s+0\s+compliance checks not passed", page, re.M), page
+
+
 def retention_outcome(output: str) -> list[str]:
     """The plan and apply tables the demo prints in steps 4 and 5: rules, tables, counts (run
     ids and the real date of the action left out)."""

@@ -75,6 +75,13 @@ step "5. Retention apply as of $AS_OF (one transaction, audited, file rewritten)
 $TT retention apply --as-of "$AS_OF" --no-build > "$DEMO/apply.log" 2>&1 \
     || { tail -40 "$DEMO/apply.log"; exit 1; }
 sed -n '/^retention apply/,$p' "$DEMO/apply.log"
+# The build of step 3 recorded the overdue check's warning (the backlog the apply just cleared);
+# an apply runs no tests, so without this the DPO page would show that warning until the next
+# build. The check alone, as the DPO's page records it (a few seconds):
+echo "Compliance check after the apply (dbt test overdue_personal_data, recorded for the DPO page):"
+$TT build --as-of "$AS_OF" --select overdue_personal_data > "$DEMO/recheck.log" 2>&1 \
+    || { tail -40 "$DEMO/recheck.log"; exit 1; }
+grep -E "Done\. PASS" "$DEMO/recheck.log" | sed 's/^[^ ]* *//'
 
 if [ "${DEMO_LAST_STEP:-8}" -le 5 ]; then exit 0; fi
 
