@@ -46,10 +46,13 @@ demo: setup  ## generate a synthetic trust, load it, build every model, show wha
 CHECKS_ALONE := pytest
 CHECKS_TOGETHER := dbt-test lint validate bench-smoke
 CHECKS := $(CHECKS_ALONE) $(CHECKS_TOGETHER)
+# pytest's report of every test's time (setup, call and teardown), which make test's record
+# sums per test file for docs/benchmarks.md
+PYTEST_REPORT := bench/out/pytest-report.xml
 
 test: setup  ## every check: pytest, dbt build on a synthetic extract, lint, Dagster validation (timed)
 	@$(BIN)/python bench/make_test_time.py --record bench/out/make-test.json \
-		--steps $(CHECKS_ALONE) --together $(CHECKS_TOGETHER) -- $(MAKE) --no-print-directory
+		--pytest-report $(PYTEST_REPORT) --steps $(CHECKS_ALONE) --together $(CHECKS_TOGETHER) -- $(MAKE) --no-print-directory
 
 checks: setup  ## the checks of make test, without recording their time (bench/make_test_time.py)
 	@for check in $(CHECKS); do $(MAKE) --no-print-directory $$check || exit 1; done
@@ -57,7 +60,8 @@ checks: setup  ## the checks of make test, without recording their time (bench/m
 
 pytest: setup  ## Python tests (tests/python), one worker per core, a test module per worker
 	$(BIN)/dbt parse --profiles-dir . --target dev --quiet  # the manifest Dagster's tests load
-	$(BIN)/pytest -q -n auto --dist loadfile --no-loadscope-reorder --durations=25
+	$(BIN)/pytest -q -n auto --dist loadfile --no-loadscope-reorder --durations=25 \
+		--junitxml=$(PYTEST_REPORT) -o junit_duration_report=total
 
 dbt-test: export TINYTRACKER_DB := $(abspath $(TEST_DB))
 dbt-test: setup  ## dbt build (seeds, models, data tests, unit tests) on a fresh synthetic extract

@@ -32,12 +32,15 @@ import argparse
 import contextlib
 import ctypes
 import datetime as dt
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -151,6 +154,28 @@ def stop(groups: list[int], grace_seconds: float = 10.0) -> None:
         os.waitpid(pid, 0)
 
 
+def pytest_files(report: Path, since: float) -> list[dict] | None:
+    """Each test file's time in pytest's JUnit report (setup, call and teardown of its tests,
+    summed), slowest first; None when this run wrote no report (pytest did not run or failed
+    to start). Which files hold the time is what a choice of fewer end-to-end tests per run
+    would be made from; the check totals alone cannot say."""
+    if not report.exists() or report.stat().st_mtime < since:
+        return None
+    seconds: dict[str, float] = defaultdict(float)
+    tests: dict[str, int] = defaultdict(int)
+    for case in ET.parse(report).iter("testcase"):
+        # "tests.python.test_x", or "tests.python.test_x.TestY" for a test in a class
+        parts = [part for part in case.get("classname", "").split(".") if part]
+        module = list(itertools.takewhile(lambda part: not part[0].isupper(), parts))
+        name = "/".join(module) + ".py" if module else "(collection)"
+        seconds[name] += float(case.get("time") or 0.0)
+        tests[name] += 1
+    return [
+        {"file": name, "tests": tests[name], "seconds": round(seconds[name], 1)}
+        for name in sorted(seconds, key=lambda name: (-seconds[name], name))
+    ]
+
+
 def _terminated(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -170,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="after the steps pass, run the command once per check here, all at once",
     )
+    parser.add_argument(
+        "--pytest-report",
+        type=Path,
+        help="pytest's JUnit report that the pytest step writes: its time per test file is kept",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -177,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give the command to time after --")
     load_before = os.getloadavg()[0]
     started_at = dt.datetime.now().isoformat(timespec="seconds")
+    started_epoch = time.time()
     runs = []
     clock = time.monotonic()
     for step in args.steps or ([] if args.together else [None]):
@@ -203,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         "cwd": str(Path.cwd()),
         "machine": machine(),
     }
+    if args.pytest_report:
+        record["pytest_files"] = pytest_files(args.pytest_report, started_epoch)
     args.record.parent.mkdir(parents=True, exist_ok=True)
     args.record.write_text(json.dumps(record, indent=2))
     print()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import analysis
+from bench import analysis, make_test_report
 from bench.figures import ALL_STAGES, STAGE_LABELS, fmt_seconds, peak, ratios, wall
 from bench.plot import plot
 
@@ -228,7 +228,8 @@ def markdown(results: dict, plot_name: str) -> str:
         _stages(results, plot_name),
         _ratios(results),
         analysis.targets(results),
-        analysis.make_test_steps(results.get("make_test")),
+        make_test_report.make_test_steps(results.get("make_test")),
+        make_test_report.make_test_files(results.get("make_test")),
         analysis.growth(results),
         analysis.where_the_time_goes(results),
         analysis.findings(results),

@@ -21,8 +21,9 @@ import pytest
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_DIR))
 
-from bench.analysis import make_test_row, make_test_steps  # noqa: E402
+from bench.make_test_report import make_test_files, make_test_row, make_test_steps  # noqa: E402
 from bench.make_test_time import main as time_command  # noqa: E402
+from bench.make_test_time import pytest_files  # noqa: E402
 
 
 def test_make_test_records_its_time_and_exit_and_the_report_judges_it(tmp_path: Path) -> None:
@@ -113,6 +114,40 @@ def test_make_test_runs_the_together_checks_side_by_side_each_printed_whole(
     argv = ["--record", str(record_path), "--steps", "fail", "--together", "spin"]
     assert time_command([*argv, "--", *command]) == 3
     assert [step["step"] for step in json.loads(record_path.read_text())["steps"]] == ["fail"]
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
+<testcase classname="tests.python.test_fast" name="test_a" time="0.5" />
+<testcase classname="tests.python.test_slow" name="test_b" time="40.0" />
+<testcase classname="tests.python.test_fast" name="test_c" time="1.25" />
+<testcase classname="tests.reliability.test_kills.TestKill" name="test_d" time="7.0" />
+</testsuite></testsuites>"""
+
+
+def test_make_test_keeps_pytests_time_per_test_file_and_the_report_shows_the_slowest(
+    tmp_path: Path,
+) -> None:
+    report = tmp_path / "pytest-report.xml"
+    # the pytest step writes the report, as make pytest does; the record sums it per file
+    step = f"import pathlib; pathlib.Path({str(report)!r}).write_text({JUNIT!r})"
+    record_path = tmp_path / "make-test.json"
+    argv = ["--record", str(record_path), "--pytest-report", str(report), "--steps", "pytest"]
+    assert time_command([*argv, "--", sys.executable, "-c", step]) == 0
+    record = json.loads(record_path.read_text())
+    assert record["pytest_files"] == [
+        {"file": "tests/python/test_slow.py", "tests": 1, "seconds": 40.0},
+        {"file": "tests/reliability/test_kills.py", "tests": 1, "seconds": 7.0},
+        {"file": "tests/python/test_fast.py", "tests": 2, "seconds": 1.8},
+    ]
+    table = "\n".join(make_test_files(record, shown=2))
+    assert "| `tests/python/test_slow.py` | 1 | 40.0 s | 82% |" in table
+    assert "| 1 other files | 2 | 1.8 s | 4% |" in table
+    assert "3 files, 4 tests, 48.8 s of test time" in table
+
+    # a report left by an earlier run is not this run's: nothing is kept from it
+    assert pytest_files(report, since=report.stat().st_mtime + 60) is None
+    assert pytest_files(tmp_path / "none.xml", since=0.0) is None
+    assert make_test_files({**record, "pytest_files": None}) == [] and make_test_files(None) == []
 
 
 def running(pid: int) -> bool:
