@@ -103,7 +103,9 @@ cat <<EOT
   warehouse       $TINYTRACKER_DB
   analyst copy    $TINYTRACKER_ANALYTICS_DB (read-only; Parquet in $rel/analytics/)
   build / apply   $rel/build.log, $rel/apply.log
-  DPO page        $rel/report/report.html (record of processing: ropa.csv, ropa.md)
+  DPO page        $rel/report/report.html (record of processing: ropa.csv, ropa.md); its
+                  24-month history ends on $AS_OF, so what the demo did today (the apply, the
+                  quarantined rows) is in its tables but not in those month-by-month counts
   explore         source $rel/env.sh   (TINYTRACKER_DB, TINYTRACKER_AS_OF=$AS_OF, ...), then
                   .venv/bin/tinytracker --help, or the README's examples;
                   make ui (Dagster: every asset shows this run), make docs (dbt docs)
