@@ -156,14 +156,18 @@ def stop(groups: list[int], grace_seconds: float = 10.0) -> None:
 
 def pytest_files(report: Path, since: float) -> list[dict] | None:
     """Each test file's time in pytest's JUnit report (setup, call and teardown of its tests,
-    summed), slowest first; None when this run wrote no report (pytest did not run or failed
-    to start). Which files hold the time is what a choice of fewer end-to-end tests per run
-    would be made from; the check totals alone cannot say."""
+    summed), slowest first; None when this run wrote no whole report (pytest did not run, or
+    stopped while writing it). Which files hold the time is what a choice of fewer end-to-end
+    tests per run would be made from; the check totals alone cannot say."""
     if not report.exists() or report.stat().st_mtime < since:
         return None
     seconds: dict[str, float] = defaultdict(float)
     tests: dict[str, int] = defaultdict(int)
-    for case in ET.parse(report).iter("testcase"):
+    try:
+        cases = list(ET.parse(report).iter("testcase"))
+    except ET.ParseError:  # cut short (pytest killed while writing it): the record goes on
+        return None
+    for case in cases:
         # "tests.python.test_x", or "tests.python.test_x.TestY" for a test in a class
         parts = [part for part in case.get("classname", "").split(".") if part]
         module = list(itertools.takewhile(lambda part: not part[0].isupper(), parts))
