@@ -52,7 +52,8 @@ PYTEST_REPORT := bench/out/pytest-report.xml
 
 test: setup  ## every check: pytest, dbt build on a synthetic extract, lint, Dagster validation (timed)
 	@$(BIN)/python bench/make_test_time.py --record bench/out/make-test.json \
-		--pytest-report $(PYTEST_REPORT) --steps $(CHECKS_ALONE) --together $(CHECKS_TOGETHER) -- $(MAKE) --no-print-directory
+		--pytest-report $(PYTEST_REPORT) --steps $(CHECKS_ALONE) --together $(CHECKS_TOGETHER) \
+		-- $(MAKE) --no-print-directory
 
 checks: setup  ## the checks of make test, without recording their time (bench/make_test_time.py)
 	@for check in $(CHECKS); do $(MAKE) --no-print-directory $$check || exit 1; done

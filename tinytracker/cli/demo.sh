@@ -102,7 +102,7 @@ cat <<EOT
 == Where to look (everything is as of $AS_OF, the day of the demo's extract)
   warehouse       $TINYTRACKER_DB
   analyst copy    $TINYTRACKER_ANALYTICS_DB (read-only; Parquet in $rel/analytics/)
-  build / apply   $rel/build.log, $rel/apply.log
+  build / apply   $rel/build.log, $rel/apply.log, $rel/recheck.log (the check after the apply)
   DPO page        $rel/report/report.html (record of processing: ropa.csv, ropa.md); its
                   24-month history ends on $AS_OF, so what the demo did today (the apply, the
                   quarantined rows) is in its tables but not in those month-by-month counts
