@@ -7,12 +7,14 @@ import datetime as dt
 import gc
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tinytracker.core import dbt_runner, paths, warehouse
 from tinytracker.core.dbt import run_dbt, run_dbt_build
@@ -166,6 +168,29 @@ def test_the_warehouse_is_free_again_when_dbt_returns(wh: Path):
     # ... and another process writing to the file
     code = f"import duckdb; duckdb.connect({str(wh)!r}).execute('create table t as select 1')"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def schemas_dbt_listed(log: Path, offset: int) -> set[str]:
+    """The schemas dbt read the relations of (into its cache) since ``offset`` of its log."""
+    with open(log, "rb") as handle:
+        handle.seek(offset)
+        text = handle.read().decode("utf-8", "replace")
+    return set(re.findall(r'Using duckdb connection "list_[a-z0-9]+_([a-z_]+)"', text))
+
+
+def test_a_build_of_one_model_lists_the_relations_of_its_own_schema_only(
+    wh: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """dbt starts sooner when it caches only the selected nodes' schemas; a build of
+    more models caches each of theirs (dbt_project.yml: ``cache_selected_only``)."""
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # the tests' default is no log file
+    log = Path(os.environ["DBT_LOG_PATH"]) / "dbt.log"
+    offset = log.stat().st_size if log.exists() else 0
+    assert run_dbt(None, ["stg_organisations"], command="run") == 0
+    assert schemas_dbt_listed(log, offset) == {"staging"}
+    offset = log.stat().st_size
+    assert run_dbt(None, ["stg_organisations", "retention_status"], command="run") == 0
+    assert schemas_dbt_listed(log, offset) == {"staging", "retention"}
 
 
 def test_the_daily_grain_test_finds_a_new_mark_duplicating_an_old_one(wh: Path):

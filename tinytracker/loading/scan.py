@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
-
 from tinytracker.core.errors import TinyTrackerError
 
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -189,6 +187,8 @@ def _scan_detail(
     A newline is inside a quoted value when an odd number of quote characters precede it (an
     escaped quote ``""`` adds two, so parity is enough).
     """
+    import numpy as np  # here, not at the top: every command imports this module, few scan
+
     data = np.frombuffer(tail + chunk, dtype=np.uint8)
     offset = len(tail)
     is_quote = (data[offset:] == QUOTE).view(np.uint8)
@@ -260,6 +260,8 @@ class _FieldCounter:
     def count(self, chunk: bytes, newlines_before: int, in_quote: bool | None) -> None:
         """``in_quote``: the quote state at the chunk's start, or None when the chunk has no
         quote character and starts outside quotes (the common fast case)."""
+        import numpy as np  # see _scan_detail
+
         data = np.frombuffer(chunk, dtype=np.uint8)
         if in_quote is None:
             outside = np.ones(len(data), dtype=bool)
