@@ -373,8 +373,9 @@ def next_steps_and_rerun() -> list[str]:
         "- The same machine is not equally fast at every hour, even idle: on 2026-12-06 the "
         "same unchanged check of `make test` used 72 s of CPU at 17:00 and 123 s at 20:20, and "
         "importing dbt took 1.1 s of CPU in one session and 1.6-2.3 s in a later one. Figures "
-        "from two runs compare only when the runs were made back to back; a change is judged "
-        "by running the code before it and after it in turn."
+        "from two runs compare only when the runs were made back to back, or through their "
+        "speed probes (under Machine, and in the make test record); a change is judged by "
+        "running the code before it and after it in turn."
     )
     add("")
     return lines

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bench.calibrate import probe_text
 from bench.figures import TARGET_MAKE_TEST_SECONDS, fmt_seconds, met
 
 SLOWEST_FILES_SHOWN = 15
@@ -15,10 +16,12 @@ def make_test_row(record: dict | None) -> str:
         return limit + "not recorded (run `make test`, then `make bench`) | **missed** |"
     cores = record["machine"].get("cores")
     ok = record["returncode"] == 0 and record["wall_seconds"] <= TARGET_MAKE_TEST_SECONDS
+    probe = probe_text(record.get("probe"))
     return (
         limit + f"{fmt_seconds(record['wall_seconds'])} on {record['started_at'][:10]} "
-        f"({cores} cores, load average {record['load_average_before']} when it started, "
-        f"{'passed' if record['returncode'] == 0 else 'failed'}; install not included) | "
+        f"({cores} cores, load average {record['load_average_before']} when it started"
+        + (f", {probe}" if probe else "")
+        + f", {'passed' if record['returncode'] == 0 else 'failed'}; install not included) | "
         f"{met(ok)} |"
     )
 

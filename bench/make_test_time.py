@@ -47,6 +47,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
 
+from bench.calibrate import probe_seconds  # noqa: E402
 from bench.measure import machine  # noqa: E402
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -210,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     if not command:
         parser.error("give the command to time after --")
     load_before = os.getloadavg()[0]
+    probe = probe_seconds()  # before the clock starts: the record's times are the checks'
     started_at = dt.datetime.now().isoformat(timespec="seconds")
     started_epoch = time.time()
     runs = []
@@ -235,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "returncode": returncode,
         "steps": steps,
         "load_average_before": round(load_before, 2),
+        "probe": {"before": probe},
         "cwd": str(Path.cwd()),
         "machine": machine(),
     }

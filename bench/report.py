@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench import analysis, make_test_report
+from bench.calibrate import probe_text
 from bench.figures import ALL_STAGES, STAGE_LABELS, fmt_seconds, peak, ratios, wall
 from bench.plot import plot
 
@@ -41,6 +42,16 @@ def _heading(results: dict) -> list[str]:
         f"{m['duckdb']} | {m['dbt-core']} | {m['dbt-duckdb']} | {m['dagster']} |"
     )
     add("")
+    probe = probe_text(results.get("probe"))
+    if probe:
+        add(
+            f"How fast the machine was during the run: {probe}, the median of three fresh "
+            "interpreters doing the same fixed work. The same code's times move with it from "
+            "one run to another (the machine is shared and its speed varies by the hour): "
+            "compare two runs' figures in seconds, and the `make test` record's probe below, "
+            "through it."
+        )
+        add("")
     return lines
 
 

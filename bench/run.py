@@ -48,6 +48,7 @@ PROJECT_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 from bench import report, scaling  # noqa: E402
+from bench.calibrate import probe_seconds  # noqa: E402
 from bench.figures import sanity_failures  # noqa: E402
 from bench.measure import StageFailed, machine  # noqa: E402
 from bench.size import bench_size  # noqa: E402
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             "started_at": dt.datetime.now().isoformat(timespec="seconds"),
             "command": command,
             "sizes": [],
+            "probe": {"before": probe_seconds()},
         }
         if args.resume:
             results = resumed(combined, results, args.as_of)
@@ -170,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.large:  # a long run leaves its report after every size it finished
                 results["large"] = True
                 scaling.write_report(results, PROJECT_DIR / "docs" if args.doc else out, out.parent)
+    if not args.report_only:
+        results.setdefault("probe", {})["after"] = probe_seconds()
+        combined.write_text(json.dumps(results, indent=2))
     doc_dir = PROJECT_DIR / "docs" if args.doc else out
     if args.large or results.get("large"):
         results["large"] = True

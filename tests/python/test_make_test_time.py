@@ -33,6 +33,11 @@ def test_make_test_records_its_time_and_exit_and_the_report_judges_it(tmp_path: 
     record = json.loads(record_path.read_text())
     assert record["returncode"] == 2 and record["wall_seconds"] >= 0.3
     assert record["machine"]["cores"] == os.cpu_count()
+    assert record["probe"]["before"] > 0  # how fast the machine was, to compare records by
+    assert f"speed probe (bench/calibrate.py) {record['probe']['before']:.3f} s" in (
+        make_test_row(record)
+    )
+    assert "speed probe" not in make_test_row({**record, "probe": None})  # an older record
     assert make_test_row(record).endswith("| **missed** |")  # fast, but it failed
     assert make_test_row({**record, "returncode": 0}).endswith("| **met** |")
     slow = {**record, "returncode": 0, "wall_seconds": 361.0}
