@@ -28,9 +28,10 @@ words = sorted(str(number)[::-1] for number in range(200_000))
 print(time.perf_counter() - started, total, len(words))
 """
 EXPECTED = "1999998 200000"  # what the workload computes: a probe that did other work fails
+REPEATS = 3  # fresh interpreters per probe, their median kept
 
 
-def probe_seconds(repeats: int = 3) -> float:
+def probe_seconds(repeats: int = REPEATS) -> float:
     """Median wall seconds of the workload over ``repeats`` fresh interpreters (start-up not
     counted: a slow disk or a cold cache would otherwise read as a slow CPU)."""
     timings = []

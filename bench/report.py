@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench import analysis, make_test_report
-from bench.calibrate import probe_text
+from bench.calibrate import REPEATS, probe_text
 from bench.figures import ALL_STAGES, STAGE_LABELS, fmt_seconds, peak, ratios, wall
 from bench.plot import plot
 
@@ -45,7 +45,7 @@ def _heading(results: dict) -> list[str]:
     probe = probe_text(results.get("probe"))
     if probe:
         add(
-            f"How fast the machine was during the run: {probe}, the median of three fresh "
+            f"How fast the machine was during the run: {probe}, the median of {REPEATS} fresh "
             "interpreters doing the same fixed work. The same code's times move with it from "
             "one run to another (the machine is shared and its speed varies by the hour): "
             "compare two runs' figures in seconds, and the `make test` record's probe below, "
